@@ -1,4 +1,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """skfairnn: fairness-aware deep-learning classifiers for scikit-learn."""
 
+from ._base import FairBatch, FairNetClassifier
+from .exceptions import FairnessWarning
+from .methods import ERMClassifier, FairRegClassifier
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "FairBatch",
+    "FairNetClassifier",
+    "FairnessWarning",
+    "ERMClassifier",
+    "FairRegClassifier",
+]

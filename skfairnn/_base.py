@@ -1,0 +1,509 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""``FairNetClassifier``: the skorch network every skfairnn method builds on.
+
+``fit(X, y, *, sensitive_features=None, sample_weight=None)`` validates the
+inputs, label-encodes ``y``, encodes the groups (:mod:`skfairnn.groups`) and
+packs ``{"X", "group", "sample_weight"}`` into one dict that skorch slices into
+batches; :meth:`FairNetClassifier.get_loss` then adds the method's penalty to
+the weighted task loss. A method is a subclass that implements one hook,
+:meth:`FairNetClassifier.fairness_loss`.
+
+Batches come from :mod:`skfairnn.sampling` and are cut from tensors held in
+memory (on the training device), not assembled row by row, so a step costs
+what a hand-written loop costs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+from torch import nn
+
+from .exceptions import FairnessWarning
+from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_features
+from .modules import MLP
+from .sampling import SAMPLINGS, RandomBatchSampler, make_batch_sampler
+from .utils._sklearn import Interval, StrOptions, validate_parameter_constraints
+
+__all__ = ["FairNetClassifier", "FairBatch"]
+
+_ON_DEVICE_LIMIT_BYTES = 2 * 1024**3
+
+_MSG_NO_GROUPS = (
+    "{name}.fit was called without sensitive_features, so it trains without its "
+    "fairness term (plain empirical risk minimisation). Pass sensitive_features=... "
+    "(with metadata routing enabled inside a Pipeline/GridSearchCV) to train fairly."
+)
+
+
+@dataclass
+class FairBatch:
+    """One training batch as the fairness hook sees it.
+
+    Attributes
+    ----------
+    X : Tensor
+        Inputs of the batch.
+    y : Tensor of shape (n,)
+        Encoded labels (0/1) as float.
+    group : LongTensor of shape (n,)
+        Group codes (indices into ``sensitive_groups_``).
+    sample_weight : Tensor of shape (n,)
+        Sample weights, normalised to mean 1 over the training set.
+    n_groups : int
+        Number of groups in the training data.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    group: torch.Tensor
+    sample_weight: torch.Tensor
+    n_groups: int
+
+
+def _to_numpy(X):
+    """torch tensors (any device) to numpy; everything else unchanged."""
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    return X
+
+
+def _dataset_columns(dataset) -> tuple[dict, np.ndarray | None]:
+    """The dict of arrays and the labels behind a skorch Dataset or a Subset of one."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        columns, y = _dataset_columns(dataset.dataset)
+        index = np.asarray(dataset.indices)
+        return {k: v[index] for k, v in columns.items()}, (None if y is None else y[index])
+    X = dataset.X
+    columns = dict(X) if isinstance(X, Mapping) else {"X": X}
+    return columns, dataset.y
+
+
+class _TensorBatches:
+    """Iterable of ``(x_dict, y)`` batches cut from in-memory tensors."""
+
+    def __init__(self, tensors: dict, y, index_sampler):
+        self.tensors = tensors
+        self.y = y
+        self.index_sampler = index_sampler
+
+    def __len__(self) -> int:
+        return len(self.index_sampler)
+
+    def __iter__(self):
+        for index in self.index_sampler:
+            index = index.to(self.tensors["X"].device)
+            batch = {key: value[index] for key, value in self.tensors.items()}
+            yield batch, (None if self.y is None else self.y[index])
+
+
+class FairNetClassifier(ClassifierMixin, NeuralNet):
+    """Binary neural-network classifier with a pluggable fairness penalty.
+
+    The base of every skfairnn in-processing method; on its own it trains
+    without a fairness term (see :class:`~skfairnn.ERMClassifier`). It is a
+    skorch :class:`~skorch.NeuralNet`, so skorch's callbacks, ``history``,
+    ``set_params(module__*=...)``, ``save_params`` and devices all work.
+
+    Parameters
+    ----------
+    module : nn.Module class or instance, default=MLP
+        Maps a batch of ``X`` to one logit per row. A class gets its input
+        size from the data: ``input_dim`` (number of features) or
+        ``in_channels`` (``X.shape[1]`` for images) if its constructor takes
+        it. Configure with ``module__hidden_sizes=(64,)`` etc.
+    sampling : {"random", "group_balanced", "cell_balanced"}, default="random"
+        How training batches are drawn (:mod:`skfairnn.sampling`).
+    batches_per_epoch : int, default=None
+        Batches per epoch; ``None`` is one pass over the data. The papers'
+        Adult loop is ``batches_per_epoch=100`` with ``batch_size=2000``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the module's initialisation, dropout and the batch order.
+    criterion : loss class, default=nn.BCEWithLogitsLoss
+        Task loss on logits; it is built with ``reduction="none"`` so that
+        ``sample_weight`` weights each row.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=10
+    batch_size : int, default=256
+    train_split : callable or None, default=None
+        skorch's internal validation split (off: scikit-learn splits outside).
+    callbacks : list or None, default=None
+        skorch callbacks.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    device : str or torch.device, default="cpu"
+        ``"cuda"`` trains on the GPU.
+    warm_start : bool, default=False
+        Continue training an already fitted network on ``fit``.
+    **kwargs
+        Further skorch parameters (``module__*``, ``optimizer__*``,
+        ``iterator_*``, ``callbacks__*``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the positive class.
+    sensitive_groups_ : ndarray or None
+        Group labels seen in ``fit`` (``None`` if fitted without groups).
+    n_features_in_ : int
+        Number of features (``X.shape[1]``).
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` is a DataFrame with string column names.
+    module_, optimizer_, history_ : see skorch.
+    """
+
+    __metadata_request__fit = {"sensitive_features": True, "sample_weight": True}
+
+    _parameter_constraints: dict = {
+        "sampling": [StrOptions(set(SAMPLINGS))],
+        "batches_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"-1"})],
+    }
+    #: whether the method's penalty needs group labels (False for plain ERM)
+    _requires_groups = True
+
+    def __init__(
+        self,
+        module=MLP,
+        *,
+        sampling="random",
+        batches_per_epoch=None,
+        random_state=None,
+        criterion=nn.BCEWithLogitsLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=256,
+        train_split=None,
+        callbacks=None,
+        verbose=0,
+        device="cpu",
+        warm_start=False,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            warm_start=warm_start,
+            **kwargs,
+        )
+        self.sampling = sampling
+        self.batches_per_epoch = batches_per_epoch
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ hooks
+    def fairness_loss(self, batch: FairBatch, y_logits: torch.Tensor, training: bool):
+        """The method's fairness penalty on one batch (before ``fairness_weight``).
+
+        Subclasses implement this hook. It sees the batch's inputs, labels,
+        group codes and weights, and the logits of the current forward pass
+        (still attached to the graph, so double backprop through
+        ``torch.autograd.grad(..., create_graph=True)`` works here).
+
+        Returns
+        -------
+        Tensor
+            A scalar. The base returns ``None``: no penalty.
+        """
+        return None
+
+    def fairness_penalty(self, batch: FairBatch, y_logits: torch.Tensor, training: bool):
+        """Penalty added to the task loss: ``fairness_weight * fairness_loss``.
+
+        Methods whose objective has several weighted terms (FAIRER) override
+        this instead of :meth:`fairness_loss`.
+        """
+        weight = getattr(self, "fairness_weight", 0.0)
+        if not weight:
+            return None
+        loss = self.fairness_loss(batch, y_logits, training)
+        return None if loss is None else weight * loss
+
+    # ------------------------------------------------------- sklearn contract
+    def _get_param_names(self):
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def _validate_params(self):
+        """skorch's checks of ``__init__`` keywords (run by ``initialize``), then the table."""
+        super()._validate_params()
+        self._check_parameter_table()
+
+    def _check_parameter_table(self):
+        """Validate single parameters against ``_parameter_constraints``."""
+        params = {k: getattr(self, k) for k in self._parameter_constraints if hasattr(self, k)}
+        if params.get("batch_size") == -1:
+            params.pop("batch_size")
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.non_deterministic = str(self.device).startswith("cuda")
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "classes_")
+
+    # -------------------------------------------------------- data handling
+    _X_CHECKS = {"dtype": [np.float32, np.float64], "allow_nd": True}
+
+    def _validate_X(self, X) -> np.ndarray:
+        """Validate inputs at predict time against what ``fit`` saw."""
+        X = validate_data(self, _to_numpy(X), reset=False, **self._X_CHECKS)
+        return X.astype(np.float32, copy=False)
+
+    def _encode_target(self, y, *, reset: bool) -> np.ndarray:
+        check_classification_targets(y)
+        if reset:
+            encoder = LabelEncoder().fit(y)
+            if len(encoder.classes_) != 2:
+                kind = "one class" if len(encoder.classes_) < 2 else type_of_target(y)
+                raise ValueError(
+                    f"Only binary classification is supported. {type(self).__name__} got "
+                    f"y with {len(encoder.classes_)} class(es) ({kind}); the fairness "
+                    "methods implemented here are defined for two classes."
+                )
+            self.classes_ = encoder.classes_
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unknown]).tolist()} not seen in the "
+                f"first fit (classes_ = {self.classes_.tolist()})."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _encode_groups(self, sensitive_features, n_samples: int, *, reset: bool) -> EncodedGroups:
+        if sensitive_features is None:
+            if reset:
+                self.sensitive_groups_ = None
+                if self._requires_groups and getattr(self, "fairness_weight", 0):
+                    warnings.warn(
+                        _MSG_NO_GROUPS.format(name=type(self).__name__),
+                        FairnessWarning,
+                        stacklevel=3,
+                    )
+            labels = np.array(["all"], dtype=object)
+            return EncodedGroups(np.zeros(n_samples, dtype=np.int64), labels)
+        known = None if reset else self.sensitive_groups_
+        groups = encode_sensitive_features(sensitive_features, n_samples=n_samples, labels=known)
+        if self._requires_groups:
+            check_at_least_two_groups(groups)
+        if reset:
+            self.sensitive_groups_ = groups.labels
+        return groups
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+        if sample_weight is None:
+            return np.ones(n_samples, dtype=np.float32)
+        weight = np.asarray(_to_numpy(sample_weight), dtype=np.float64)
+        if weight.ndim != 1 or len(weight) != n_samples:
+            raise ValueError(f"sample_weight must have shape ({n_samples},); got {weight.shape}.")
+        if not np.all(np.isfinite(weight)) or (weight < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        if weight.sum() <= 0:
+            raise ValueError("sample_weight sums to zero; at least one row needs weight.")
+        return (weight / weight.mean()).astype(np.float32)
+
+    def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool):
+        X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
+        X = X.astype(np.float32, copy=False)
+        y_encoded = self._encode_target(y, reset=reset)
+        groups = self._encode_groups(sensitive_features, len(X), reset=reset)
+        if reset:
+            self.input_shape_ = X.shape[1:]
+            self._n_groups = groups.n_groups
+        packed = {
+            "X": X,
+            "group": groups.codes,
+            "sample_weight": self._check_sample_weight(sample_weight, len(X)),
+        }
+        return packed, y_encoded
+
+    # ------------------------------------------------------------ training
+    @contextmanager
+    def _seeded(self):
+        """Fix torch's RNG from ``random_state`` for the duration of a fit."""
+        if self.random_state is None:
+            self._generator = None
+            yield
+            return
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._generator = torch.Generator().manual_seed(seed + 1)
+        devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or Tensor of shape (n_samples, n_features)
+            Inputs (numerical; encode categorical columns beforehand, e.g. in
+            a Pipeline). Image inputs ``(n, C, H, W)`` work with a CNN module.
+        y : array-like of shape (n_samples,)
+            Binary labels of any type.
+        sensitive_features : array-like of shape (n_samples,) or (n_samples, k), default=None
+            Group membership used by the fairness term (training only; not
+            needed to predict). Several columns define intersectional
+            groups. ``None`` trains *without* the fairness term and warns.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights multiplying each row's loss
+            (normalised to mean 1).
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameter_table()
+        packed, y_encoded = self._pack(X, y, sensitive_features, sample_weight, reset=True)
+        with self._seeded():
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            NeuralNet.partial_fit(self, packed, y_encoded)
+        return self
+
+    def partial_fit(self, X, y, classes=None, *, sensitive_features=None, sample_weight=None):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Same arguments as :meth:`fit`; the first call initialises the net.
+        """
+        first = not (self.initialized_ and hasattr(self, "classes_"))
+        if first:
+            self._check_parameter_table()
+        packed, y_encoded = self._pack(X, y, sensitive_features, sample_weight, reset=first)
+        with self._seeded():
+            if not self.initialized_:
+                self.initialize()
+            NeuralNet.partial_fit(self, packed, y_encoded)
+        return self
+
+    def initialize_module(self):
+        """Build ``module_``, filling its input size from the training data."""
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type) and hasattr(self, "input_shape_"):
+            signature = inspect.signature(self.module).parameters
+            if "input_dim" in signature and "input_dim" not in kwargs:
+                kwargs["input_dim"] = int(math.prod(self.input_shape_))
+            if "in_channels" in signature and "in_channels" not in kwargs:
+                kwargs["in_channels"] = int(self.input_shape_[0])
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = {"reduction": "none", **self.get_params_for("criterion")}
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Batches cut from in-memory tensors (see :mod:`skfairnn.sampling`)."""
+        columns, y = _dataset_columns(dataset)
+        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
+        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
+        tensors = {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in columns.items()}
+        y_tensor = None if y is None else torch.as_tensor(np.asarray(y)).to(device)
+        batch_size = self.batch_size if self.batch_size != -1 else len(tensors["X"])
+        if training:
+            index_sampler = make_batch_sampler(
+                self.sampling,
+                groups=columns.get("group", np.zeros(len(tensors["X"]), dtype=np.int64)),
+                y=np.asarray(y),
+                batch_size=batch_size,
+                generator=getattr(self, "_generator", None),
+                n_batches=self.batches_per_epoch,
+            )
+        else:
+            index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)
+        return _TensorBatches(tensors, y_tensor, index_sampler)
+
+    def infer(self, x, **fit_params):
+        """Forward the inputs of a batch; return one logit per row."""
+        if isinstance(x, Mapping):
+            x = x["X"]
+        logits = self.module_(to_tensor(x, device=self.device), **fit_params)
+        if logits.dim() == 2 and logits.shape[1] == 1:
+            logits = logits[:, 0]
+        if logits.dim() != 1:
+            raise ValueError(
+                f"module must return one logit per row (shape (n,) or (n, 1)); "
+                f"{type(self.module_).__name__} returned shape {tuple(logits.shape)}."
+            )
+        return logits
+
+    def _make_batch(self, X, y_true) -> FairBatch:
+        device = y_true.device
+        return FairBatch(
+            X=to_tensor(X["X"], device=device),
+            y=y_true.to(torch.float32),
+            group=to_tensor(X["group"], device=device),
+            sample_weight=to_tensor(X["sample_weight"], device=device),
+            n_groups=self._n_groups,
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted task loss plus, in training, the method's fairness penalty."""
+        y_true = to_tensor(y_true, device=y_pred.device)
+        target = y_true.to(y_pred.dtype)
+        per_row = self.criterion_(y_pred, target)
+        if not isinstance(X, Mapping):
+            return per_row.mean()
+        batch = self._make_batch(X, y_true)
+        loss = (per_row * batch.sample_weight).mean()
+        if training and self.sensitive_groups_ is not None:
+            penalty = self.fairness_penalty(batch, y_pred, training)
+            if penalty is not None:
+                self.history.record_batch("fairness_penalty", float(penalty.detach()))
+                loss = loss + penalty
+        return loss
+
+    # ----------------------------------------------------------- predicting
+    def decision_function(self, X) -> np.ndarray:
+        """Logit of the positive class ``classes_[1]`` for each row."""
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        return self.forward(X, training=False, device="cpu").numpy().astype(np.float64)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, 2)`` in the order of ``classes_``."""
+        logits = torch.as_tensor(self.decision_function(X))
+        positive = torch.sigmoid(logits).numpy()
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels (``classes_[1]`` where the probability is ≥ 0.5)."""
+        positive = self.decision_function(X) >= 0
+        return self.classes_[positive.astype(int)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        return ClassifierMixin.score(self, X, y, sample_weight=sample_weight)

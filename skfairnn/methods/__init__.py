@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""In-processing methods: one small class each on :class:`~skfairnn.FairNetClassifier`."""
+
+from .erm import ERMClassifier
+from .fairreg import FairRegClassifier
+
+__all__ = ["ERMClassifier", "FairRegClassifier"]
