@@ -4,6 +4,7 @@
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
 from .methods import ERMClassifier, FairRegClassifier
+from .weighting import InfluencePruner
 
 __version__ = "0.1.0"
 
@@ -13,4 +14,5 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "InfluencePruner",
 ]

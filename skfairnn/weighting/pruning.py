@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Prune-by-fairness: keep the training rows with the largest fairness influence.
+
+Implements §5–6 of Wang, Wang & Liu, "Understanding Instance-Level Impact of
+Fairness Constraints" (ICML 2022): train a network with a relaxed fairness
+penalty on all rows, score every row by its aggregated fairness influence
+(Eq. 35, :func:`skfairnn.diagnostics.fairness_influence_scores`), keep the
+``keep_fraction`` with the largest absolute scores and retrain on those. The
+pruner is a *weighter*: it exposes ``sample_weight_`` (1 kept, 0 pruned), which
+:class:`~skfairnn.ReweightedClassifier` passes to the final estimator.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array
+from torch import nn
+
+from .._base import FairNetClassifier
+from ..diagnostics._influence import INFLUENCE_CONSTRAINTS, SURROGATES, fairness_influence_scores
+from ..influence._ntk import network_outputs, ntk_diagonal
+from ..methods.fairreg import FairRegClassifier
+from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
+
+__all__ = ["InfluencePruner", "HingeLoss", "STRATEGIES"]
+
+#: how rows are ranked: |Eq. 35| (fairness), GraNd loss-gradient norm (accuracy), or at random
+STRATEGIES = ("fairness", "accuracy", "random")
+
+#: penalty of the default scoring network for each influence constraint
+_FAIRREG_CONSTRAINT = {
+    "demographic_parity": "demographic_parity",
+    "equal_opportunity": "equal_opportunity",
+    "true_positive_rate_parity": "equal_opportunity",
+    "false_positive_rate_parity": "equalized_odds",
+    "equalized_odds": "equalized_odds",
+}
+
+_MSG_ESTIMATOR = (
+    "estimator must be a torch-based skfairnn classifier (a FairNetClassifier such as "
+    "FairRegClassifier or ERMClassifier), because the scores differentiate its network; "
+    "got {got}."
+)
+_MSG_NO_GROUPS = (
+    "InfluencePruner(strategy={strategy!r}) needs sensitive_features to score rows; got None. "
+    "Pass sensitive_features=... (with metadata routing enabled inside a Pipeline)."
+)
+
+
+class HingeLoss(nn.Module):
+    """Hinge loss on logits, ``max(0, 1 - (2y - 1) f)``: the authors' training loss.
+
+    Use as ``FairRegClassifier(criterion=HingeLoss)``; targets are 0/1.
+
+    Parameters
+    ----------
+    reduction : {"none", "mean", "sum"}, default="mean"
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = torch.relu(1.0 - (2.0 * target - 1.0) * logits)
+        if self.reduction == "mean":
+            return loss.mean()
+        return loss.sum() if self.reduction == "sum" else loss
+
+
+class InfluencePruner(BaseEstimator):
+    r"""Keep the training rows with the largest fairness influence (prune by fairness).
+
+    ``fit`` trains (a clone of) ``estimator`` on all rows, scores every row and
+    keeps ``round(keep_fraction * n)`` of them:
+
+    * ``strategy="fairness"``: the largest :math:`|S(i)|`, with
+      :math:`S(i) = c_i \frac1n\sum_j c_j\,\Theta(x_i, x_j)` the aggregated
+      fairness influence of Eq. 35 (rows are removed in ascending order of
+      :math:`|S(i)|`, §6.1);
+    * ``strategy="accuracy"``: the largest loss-gradient norm
+      :math:`\|\nabla_\theta \ell(f(x_i), y_i)\| = |\ell'(f_i)|\sqrt{\Theta(x_i,x_i)}`
+      (the authors' ``grad_norm`` score, the first-order loss influence of
+      Pruthi et al.);
+    * ``strategy="random"``: a uniform random subset (no network is trained).
+
+    Parameters
+    ----------
+    estimator : FairNetClassifier, default=None
+        Network whose fit on all rows defines the scores. ``None`` is
+        ``FairRegClassifier(constraint=..., fairness_weight=1.0,
+        sampling="cell_balanced")`` (the paper's relaxed constraint with
+        :math:`\gamma = 1` on class- and group-balanced batches; BCE on
+        probabilities, see Notes).
+    keep_fraction : float in (0, 1], default=0.3
+        Fraction of rows kept (the paper recommends 0.2–0.4).
+    constraint : str, default="demographic_parity"
+        ``"demographic_parity"``, ``"equal_opportunity"`` (equal TPR, alias
+        ``"true_positive_rate_parity"``), ``"false_positive_rate_parity"``
+        or ``"equalized_odds"``.
+    surrogate : {"relaxed", "covariance"}, default="relaxed"
+        Relaxed gap (Eq. 14–25) or covariance (Eq. 27–30) in the scores.
+    strategy : {"fairness", "accuracy", "random"}, default="fairness"
+    output : {"logit", "proba"}, default="logit"
+        Network output the scores differentiate (see
+        :func:`~skfairnn.diagnostics.fairness_influence_scores`).
+    aggregate : {"dataset", "batch"}, default="dataset"
+        Eq. 35 over all rows, or the authors' batch-local kernel mean (rows are
+        shuffled with ``random_state`` first).
+    batch_size : int, default=4096
+        Rows per pass when scoring (block size for ``aggregate="batch"``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random strategy and the block split.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_samples,)
+        Ranking score of each row (Eq. 35 for fairness, gradient norm for
+        accuracy, uniform draws for random).
+    sample_weight_ : ndarray of shape (n_samples,)
+        1.0 for kept rows, 0.0 for pruned ones.
+    support_ : ndarray of bool of shape (n_samples,)
+        Kept rows.
+    estimator_ : FairNetClassifier or None
+        The fitted scoring network (``None`` for ``strategy="random"``).
+    n_features_in_ : int
+
+    Notes
+    -----
+    The authors train with a hinge loss on logits plus the relaxed DP gap on
+    logits; skfairnn's default keeps the library's BCE and the gap on
+    probabilities. Pass ``estimator=FairRegClassifier(criterion=HingeLoss, ...)``
+    for the authors' loss. The scores are computed on the rows given to
+    ``fit`` without ``sample_weight`` (Eq. 35 is unweighted);
+    ``sample_weight`` only weights the scoring network's training. Retraining
+    on the kept rows through weights 0/1 equals training on the subset up to
+    batch composition (pruned rows still occupy batch slots with zero weight);
+    subset training is what the paper does.
+
+    References
+    ----------
+    .. [1] Wang, Wang & Liu, "Understanding Instance-Level Impact of Fairness
+       Constraints", ICML 2022.
+    """
+
+    __metadata_request__fit = {"sensitive_features": True, "sample_weight": True}
+
+    _parameter_constraints: dict = {
+        "estimator": [FairNetClassifier, None],
+        "keep_fraction": [Interval(Real, 0, 1, closed="right")],
+        "constraint": [StrOptions(set(INFLUENCE_CONSTRAINTS))],
+        "surrogate": [StrOptions(set(SURROGATES))],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "output": [StrOptions({"logit", "proba"})],
+        "aggregate": [StrOptions({"dataset", "batch"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        keep_fraction=0.3,
+        constraint="demographic_parity",
+        surrogate="relaxed",
+        strategy="fairness",
+        output="logit",
+        aggregate="dataset",
+        batch_size=4096,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.keep_fraction = keep_fraction
+        self.constraint = constraint
+        self.surrogate = surrogate
+        self.strategy = strategy
+        self.output = output
+        self.aggregate = aggregate
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.estimator is not None and not isinstance(self.estimator, FairNetClassifier):
+            raise TypeError(_MSG_ESTIMATOR.format(got=type(self.estimator).__name__))
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name="InfluencePruner"
+        )
+
+    def _make_estimator(self) -> FairNetClassifier:
+        if self.estimator is None:
+            return FairRegClassifier(
+                constraint=_FAIRREG_CONSTRAINT[self.constraint],
+                fairness_weight=1.0,
+                sampling="cell_balanced",
+                random_state=self.random_state,
+            )
+        return clone(self.estimator)
+
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Score every row and choose the rows to keep.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
+            Required for ``strategy="fairness"``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights for training the scoring network.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X_checked = check_array(X, dtype=[np.float32, np.float64], allow_nd=True)
+        n = len(X_checked)
+        self.n_features_in_ = X_checked.shape[1]
+        rng = check_random_state(self.random_state)
+        if self.strategy == "random":
+            self.estimator_ = None
+            self.scores_ = rng.random_sample(n)
+        else:
+            if self.strategy == "fairness" and sensitive_features is None:
+                raise ValueError(_MSG_NO_GROUPS.format(strategy=self.strategy))
+            self.estimator_ = self._make_estimator().fit(
+                X, y, sensitive_features=sensitive_features, sample_weight=sample_weight
+            )
+            self.scores_ = self._score(X_checked, y, sensitive_features, rng)
+        n_keep = min(n, max(1, int(round(self.keep_fraction * n))))
+        order = np.argsort(-np.abs(self.scores_), kind="stable")
+        self.support_ = np.zeros(n, dtype=bool)
+        self.support_[order[:n_keep]] = True
+        self.sample_weight_ = self.support_.astype(np.float64)
+        return self
+
+    def _score(self, X, y, sensitive_features, rng) -> np.ndarray:
+        if self.strategy == "accuracy":
+            return self._loss_gradient_norms(X, y)
+        order = np.arange(len(X))
+        if self.aggregate == "batch":
+            order = rng.permutation(len(X))
+        scores = np.empty(len(X))
+        scores[order] = fairness_influence_scores(
+            self.estimator_,
+            X[order],
+            np.asarray(y)[order],
+            _take(sensitive_features, order),
+            constraint=self.constraint,
+            surrogate=self.surrogate,
+            output=self.output,
+            aggregate=self.aggregate,
+            batch_size=self.batch_size,
+        )
+        return scores
+
+    def _loss_gradient_norms(self, X, y) -> np.ndarray:
+        """GraNd: ``|∂ℓ/∂f(x_i)| · ‖∇_θ f(x_i)‖`` with the estimator's own criterion."""
+        net = self.estimator_
+        X = net._validate_X(X)
+        target = torch.as_tensor(net._encode_target(np.asarray(y), reset=False), device=net.device)
+        logits = network_outputs(net.module_, X, chunk_size=self.batch_size).requires_grad_()
+        loss = net.criterion_(logits, target.to(logits.dtype)).sum()
+        (dloss,) = torch.autograd.grad(loss, logits)
+        diag = ntk_diagonal(net.module_, X)
+        return (dloss.abs() * diag.clamp_min(0).sqrt()).detach().cpu().double().numpy()
+
+
+def _take(values, index):
+    """Rows ``index`` of an array, list, Series or DataFrame."""
+    if hasattr(values, "iloc"):
+        return values.iloc[index]
+    return np.asarray(values)[index]

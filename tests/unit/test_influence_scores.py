@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Fairness influence scores (Wang et al. 2022, Eq. 12–35) against hand references."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+
+from skfairnn import ERMClassifier, FairRegClassifier
+from skfairnn.diagnostics import (
+    constraint_gradient,
+    fairness_influence_scores,
+    pairwise_fairness_influence,
+)
+from skfairnn.diagnostics._influence import INFLUENCE_CONSTRAINTS
+from skfairnn.influence import network_outputs, ntk_matrix
+
+CONSTRAINTS = sorted(INFLUENCE_CONSTRAINTS)
+
+
+def _data(n=120, n_groups=2, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.integers(0, n_groups, size=n)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    X[:, 0] += A
+    y = (X[:, 0] + rng.normal(size=n) > 0.5).astype(int)
+    return X, y, A
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """One small fitted net shared by the tests (never refitted)."""
+    torch.manual_seed(0)
+    X, y, A = _data()
+    net = FairRegClassifier(
+        constraint="demographic_parity", module__hidden_sizes=(6,), max_epochs=2, random_state=0
+    ).fit(X, y, sensitive_features=A)
+    return net, X, y, A
+
+
+def _surrogate(f, y, group, constraint, surrogate):
+    """The surrogate φ itself (Table 1 relaxed, Eq. 27 covariance) as a torch scalar."""
+    total = f.sum() * 0
+    for label in INFLUENCE_CONSTRAINTS[constraint]:
+        mask = torch.ones_like(f, dtype=bool) if label is None else torch.as_tensor(y == label)
+        fc, gc = f[mask], torch.as_tensor(group)[mask]
+        for g in gc.unique():
+            in_g = (gc == g).to(f.dtype)
+            if surrogate == "relaxed":
+                total = total + ((fc * in_g).sum() / in_g.sum() - fc.mean()).abs()
+            else:
+                total = total + 0.5 * ((in_g - in_g.mean()) * fc).mean().abs()
+    return total
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+@pytest.mark.parametrize("surrogate", ["relaxed", "covariance"])
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_constraint_gradient_is_n_times_surrogate_gradient(constraint, surrogate, n_groups):
+    X, y, A = _data(n=60, n_groups=n_groups, seed=n_groups)
+    f = torch.as_tensor(np.random.default_rng(3).normal(size=60), dtype=torch.float64)
+    f.requires_grad_()
+    (expected,) = torch.autograd.grad(_surrogate(f, y, A, constraint, surrogate), f)
+    got = constraint_gradient(f.detach().numpy(), y, A, constraint=constraint, surrogate=surrogate)
+    np.testing.assert_allclose(got, 60 * expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_equalized_odds_is_tpr_plus_fpr():  # Eq. 25
+    X, y, A = _data(n=50)
+    f = np.random.default_rng(0).normal(size=50)
+    parts = [
+        constraint_gradient(f, y, A, constraint=c)
+        for c in ("equal_opportunity", "false_positive_rate_parity")
+    ]
+    np.testing.assert_allclose(
+        constraint_gradient(f, y, A, constraint="equalized_odds"), parts[0] + parts[1]
+    )
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+@pytest.mark.parametrize("surrogate", ["relaxed", "covariance"])
+def test_scores_equal_explicit_ntk_sum(fitted, constraint, surrogate):
+    net, X, y, A = fitted
+    f = network_outputs(net.module_, X).numpy()
+    c = constraint_gradient(f, y, A, constraint=constraint, surrogate=surrogate)
+    K = ntk_matrix(net.module_, X).double().numpy()
+    expected = c * (K @ c) / len(X)  # Eq. 35 with the kernel written out
+    got = fairness_influence_scores(
+        net, X, y, A, constraint=constraint, surrogate=surrogate, batch_size=17
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    pairwise = pairwise_fairness_influence(net, X, y, A, constraint=constraint, surrogate=surrogate)
+    np.testing.assert_allclose(
+        (pairwise * c[None]).mean(1), expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max()
+    )
+
+
+def test_proba_output_scores(fitted):
+    net, X, y, A = fitted
+    f = network_outputs(net.module_, X, output="proba").numpy()
+    c = constraint_gradient(f, y, A)
+    K = ntk_matrix(net.module_, X, output="proba").double().numpy()
+    got = fairness_influence_scores(net, X, y, A, output="proba")
+    np.testing.assert_allclose(got, c * (K @ c) / len(X), rtol=1e-4, atol=1e-9)
+
+
+def test_paper_sign_convention_and_flip(fitted):
+    net, X, y, A = fitted
+    f = network_outputs(net.module_, X).numpy()
+    favoured = int(f[A == 1].mean() >= f[A == 0].mean())
+    c = constraint_gradient(f, y, A)
+    assert (c[A == favoured] > 0).all() and (c[A != favoured] < 0).all()  # α = ±1
+    pairwise = pairwise_fairness_influence(net, X, y, A)
+    aggregate = fairness_influence_scores(net, X, y, A)
+    flipped = FairRegClassifier(module__hidden_sizes=(6,), max_epochs=0).fit(
+        X, y, sensitive_features=A
+    )
+    flipped.module_.load_state_dict(net.module_.state_dict())
+    with torch.no_grad():  # f -> -f: the other group becomes the favoured one
+        flipped.module_.net[-1].weight.neg_()
+        flipped.module_.net[-1].bias.neg_()
+    c_flip = constraint_gradient(network_outputs(flipped.module_, X).numpy(), y, A)
+    assert (c_flip[A == favoured] < 0).all()
+    np.testing.assert_allclose(
+        pairwise_fairness_influence(flipped, X, y, A), -pairwise, rtol=1e-5, atol=1e-8
+    )
+    # aggregated scores are quadratic in c: unchanged by the flip (documented)
+    np.testing.assert_allclose(
+        fairness_influence_scores(flipped, X, y, A), aggregate, rtol=1e-4, atol=1e-8
+    )
+
+
+def test_row_order_invariance(fitted):
+    net, X, y, A = fitted
+    perm = np.random.default_rng(5).permutation(len(X))
+    scores = fairness_influence_scores(net, X, y, A, constraint="equalized_odds")
+    permuted = fairness_influence_scores(
+        net, X[perm], y[perm], A[perm], constraint="equalized_odds", batch_size=7
+    )
+    np.testing.assert_allclose(permuted, scores[perm], rtol=1e-4, atol=1e-8)
+
+
+def test_covariance_is_rescaled_relaxed_for_two_groups(fitted):  # Corollary 4.2
+    net, X, y, A = fitted
+    pi1 = A.mean()
+    relaxed = fairness_influence_scores(net, X, y, A)
+    cov = fairness_influence_scores(net, X, y, A, surrogate="covariance")
+    np.testing.assert_allclose(cov, (pi1 * (1 - pi1)) ** 2 * relaxed, rtol=1e-5, atol=1e-10)
+
+
+def test_batch_aggregate_is_blockwise(fitted):
+    net, X, y, A = fitted
+    got = fairness_influence_scores(net, X, y, A, aggregate="batch", batch_size=40)
+    for rows in np.array_split(np.arange(len(X)), 3):
+        block = fairness_influence_scores(net, X[rows], y[rows], A[rows])
+        np.testing.assert_allclose(got[rows], block, rtol=1e-5, atol=1e-9)
+
+
+def test_multigroup_scores(fitted):
+    X, y, A = _data(n=90, n_groups=3, seed=1)
+    net = ERMClassifier(module__hidden_sizes=(4,), max_epochs=1, random_state=0).fit(X, y)
+    f = network_outputs(net.module_, X).numpy()
+    c = constraint_gradient(f, y, A)
+    K = ntk_matrix(net.module_, X).double().numpy()
+    got = fairness_influence_scores(net, X, y, A.astype(str))
+    expected = c * (K @ c) / len(X)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
+def test_bad_input(fitted):
+    net, X, y, A = fitted
+    with pytest.raises(ValueError, match="at least two|two groups|one group"):
+        fairness_influence_scores(net, X, y, np.zeros(len(X)))
+    with pytest.raises(TypeError, match="net must be a fitted skfairnn"):
+        fairness_influence_scores(LogisticRegression().fit(X, y), X, y, A)
+    with pytest.raises(ValueError, match="constraint must be one of"):
+        fairness_influence_scores(net, X, y, A, constraint="fairest")
+    with pytest.raises(ValueError, match="surrogate must be one of"):
+        fairness_influence_scores(net, X, y, A, surrogate="mine")
+    with pytest.raises(ValueError, match="aggregate must be one of"):
+        fairness_influence_scores(net, X, y, A, aggregate="epoch")

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""InfluencePruner: selection rule, strategies, errors, sklearn integration."""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from skfairnn import ERMClassifier, FairRegClassifier, InfluencePruner
+from skfairnn.diagnostics import fairness_influence_scores
+from skfairnn.weighting import HingeLoss
+
+SMALL = dict(module__hidden_sizes=(8,), max_epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data(biased_data):
+    X, y, group = biased_data
+    return X[:400], y[:400], group[:400]
+
+
+def test_keeps_largest_absolute_fairness_scores(data):
+    X, y, A = data
+    pruner = InfluencePruner(
+        FairRegClassifier(constraint="demographic_parity", **SMALL),
+        keep_fraction=0.25,
+        random_state=0,
+    ).fit(X, y, sensitive_features=A)
+    assert pruner.sample_weight_.sum() == 100
+    assert set(np.unique(pruner.sample_weight_)) == {0.0, 1.0}
+    np.testing.assert_allclose(
+        pruner.scores_, fairness_influence_scores(pruner.estimator_, X, y, A), rtol=1e-6
+    )
+    kept = np.abs(pruner.scores_)[pruner.support_]
+    assert kept.min() >= np.abs(pruner.scores_)[~pruner.support_].max()
+
+
+def test_strategies_differ_and_random_is_seeded(data):
+    X, y, A = data
+    est = ERMClassifier(**SMALL)
+    fair = InfluencePruner(est, keep_fraction=0.3).fit(X, y, sensitive_features=A)
+    acc = InfluencePruner(est, keep_fraction=0.3, strategy="accuracy").fit(X, y)
+    rand = InfluencePruner(keep_fraction=0.3, strategy="random", random_state=1).fit(X, y)
+    again = InfluencePruner(keep_fraction=0.3, strategy="random", random_state=1).fit(X, y)
+    assert rand.estimator_ is None
+    np.testing.assert_array_equal(rand.support_, again.support_)
+    assert (fair.support_ != acc.support_).any() and (fair.support_ != rand.support_).any()
+
+
+def test_accuracy_scores_are_loss_gradient_norms(data):
+    import torch
+
+    X, y, A = data
+    pruner = InfluencePruner(ERMClassifier(**SMALL), strategy="accuracy").fit(X[:30], y[:30])
+    module = pruner.estimator_.module_
+    module.eval()
+    expected = []
+    for x, t in zip(torch.as_tensor(X[:30]), torch.as_tensor(y[:30], dtype=torch.float32)):
+        module.zero_grad()
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            module(x[None]).reshape(()), t
+        ).backward()
+        expected.append(torch.cat([p.grad.reshape(-1) for p in module.parameters()]).norm())
+    np.testing.assert_allclose(pruner.scores_, torch.stack(expected).numpy(), rtol=1e-4)
+
+
+def test_hinge_loss():
+    logits = np.array([2.0, 0.5, -0.3, -2.0])
+    import torch
+
+    loss = HingeLoss(reduction="none")(torch.tensor(logits), torch.tensor([1.0, 1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(loss.numpy(), [0.0, 0.5, 0.7, 3.0])
+    clf = FairRegClassifier(criterion=HingeLoss, constraint="demographic_parity", **SMALL)
+    X = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    pruner = InfluencePruner(clf, keep_fraction=0.5).fit(X, y, sensitive_features=X[:, 1] > 0)
+    assert pruner.sample_weight_.sum() == 30
+
+
+@pytest.mark.parametrize("keep_fraction", [0, -0.1, 1.5])
+def test_bad_keep_fraction(data, keep_fraction):
+    X, y, A = data
+    with pytest.raises(ValueError, match="keep_fraction"):
+        InfluencePruner(keep_fraction=keep_fraction).fit(X, y, sensitive_features=A)
+
+
+def test_bad_input(data):
+    X, y, A = data
+    with pytest.raises(ValueError, match="group"):
+        InfluencePruner(ERMClassifier(**SMALL)).fit(X, y, sensitive_features=np.ones(len(X)))
+    with pytest.raises(TypeError, match="torch-based skfairnn classifier"):
+        InfluencePruner(LogisticRegression()).fit(X, y, sensitive_features=A)
+    with pytest.raises(ValueError, match="needs sensitive_features"):
+        InfluencePruner(ERMClassifier(**SMALL)).fit(X, y)
+    with pytest.raises(ValueError, match="strategy"):
+        InfluencePruner(strategy="loss").fit(X, y, sensitive_features=A)
+
+
+def test_keep_all_and_clone(data):
+    X, y, A = data
+    pruner = InfluencePruner(
+        ERMClassifier(**SMALL), keep_fraction=1.0, aggregate="batch", batch_size=100, random_state=0
+    )
+    assert clone(pruner).get_params()["keep_fraction"] == 1.0
+    assert pruner.fit(X, y, sensitive_features=A).sample_weight_.all()
+
+
+def test_grid_search_over_keep_fraction(data):
+    """Routing of sensitive_features through GridSearchCV to the pruner."""
+    X, y, A = data
+
+    class Subsample(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimator):
+        """Stand-in for ReweightedClassifier: prune, then fit a classifier on the weights."""
+
+        __metadata_request__fit = {"sensitive_features": True}
+
+        def __init__(self, weighter=None):
+            self.weighter = weighter
+
+        def fit(self, X, y, sensitive_features=None):
+            self.weighter_ = clone(self.weighter).fit(X, y, sensitive_features=sensitive_features)
+            self.clf_ = LogisticRegression().fit(X, y, sample_weight=self.weighter_.sample_weight_)
+            self.classes_ = self.clf_.classes_
+            return self
+
+        def predict(self, X):
+            return self.clf_.predict(X)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            Subsample(InfluencePruner(ERMClassifier(**SMALL))),
+            {"weighter__keep_fraction": [0.3, 0.6]},
+            cv=2,
+        ).fit(X, y, sensitive_features=A)
+    assert search.best_params_["weighter__keep_fraction"] in (0.3, 0.6)
