@@ -64,6 +64,9 @@ def test_accuracy_scores_are_loss_gradient_norms(data):
         ).backward()
         expected.append(torch.cat([p.grad.reshape(-1) for p in module.parameters()]).norm())
     np.testing.assert_allclose(pruner.scores_, torch.stack(expected).numpy(), rtol=1e-4)
+    kept = pruner.scores_[pruner.support_]  # §6.1: removed in descending order
+    assert kept.max() <= pruner.scores_[~pruner.support_].min()
+    np.testing.assert_array_equal(np.sort(pruner.ranking_[:9]), np.flatnonzero(pruner.support_))
 
 
 def test_hinge_loss():
