@@ -156,6 +156,20 @@ class InfluencePruner(BaseEstimator):
     ----------
     .. [1] Wang, Wang & Liu, "Understanding Instance-Level Impact of Fairness
        Constraints", ICML 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfairnn import FairRegClassifier, InfluencePruner
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4)).astype("float32")
+    >>> A = (X[:, 0] > 0).astype(int)
+    >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> scorer = FairRegClassifier(constraint="demographic_parity", max_epochs=2,
+    ...                            module__hidden_sizes=(16,), random_state=0)
+    >>> pruner = InfluencePruner(scorer, keep_fraction=0.3).fit(X, y, sensitive_features=A)
+    >>> int(pruner.sample_weight_.sum()), pruner.scores_.shape
+    (60, (200,))
     """
 
     __metadata_request__fit = {"sensitive_features": True, "sample_weight": True}
