@@ -70,12 +70,13 @@ def test_cross_validate_slices_groups_per_fold(routing, data):
     assert all(len(est[-1].sensitive_groups_) == 2 for est in result["estimator"])
 
 
-def test_groups_can_be_opted_out_through_set_fit_request(routing, data):
+def test_groups_can_be_renamed_through_set_fit_request(routing, data):
     X, y, A = data
-    clf = RecordingFairReg(**SMALL).set_fit_request(sensitive_features=False)
-    with pytest.warns(UserWarning, match="without sensitive_features"):
+    clf = RecordingFairReg(**SMALL).set_fit_request(sensitive_features="race")
+    make_pipeline(StandardScaler(), clf).fit(X, y, race=A)
+    np.testing.assert_array_equal(clf.seen_groups_, A)
+    with pytest.raises(TypeError, match="not routed to any object"):
         make_pipeline(StandardScaler(), clf).fit(X, y, sensitive_features=A)
-    assert clf.seen_groups_ is None
 
 
 def test_routing_off_uses_the_step_dunder(data):
