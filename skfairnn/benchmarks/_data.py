@@ -49,7 +49,7 @@ def _drop_sensitive(fetch, sensitive, drop, *, encode=None):
         bunch = fetch(data_home=data_home)
         frame = bunch.data.drop(columns=[c for c in drop if c in bunch.data.columns])
         groups = bunch.sensitive_features[sensitive]
-        codes = groups.map(encode) if encode else pd.factorize(groups, sort=True)[0]
+        codes = groups.map(encode) if encode else pd.Series(pd.factorize(groups, sort=True)[0])
         keep = ~pd.isna(codes).to_numpy()
         frame = frame.loc[keep].reset_index(drop=True)
         return frame, bunch.target.to_numpy()[keep], np.asarray(codes[keep], dtype=np.int64)
@@ -63,25 +63,7 @@ DATASETS = {
         datasets.fetch_german, "sex", ["personal_status_sex"], encode={"female": 0, "male": 1}
     ),
     "lsac": _drop_sensitive(
-        datasets.fetch_lsac,
-        "gender",
-        [
-            "gender",
-            "sex",
-            "male",
-            "race1",
-            "race2",
-            "ID",
-            "dnn_bar_pass_prediction",
-            "bar",
-            "bar1",
-            "bar2",
-            "bar1_yr",
-            "bar2_yr",
-            "pass_bar",
-            "Dropout",
-        ],
-        encode={"female": 0, "male": 1},
+        datasets.fetch_lsac, "gender", ["gender", "race1"], encode={"female": 0, "male": 1}
     ),
     "credit_default": _drop_sensitive(
         datasets.fetch_credit_default, "SEX", ["SEX", "ID"], encode={"female": 0, "male": 1}

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, average_precision_score
+from sklearn.utils.validation import has_fit_parameter
 from skorch.callbacks import Callback
 
 from .. import metrics
@@ -125,7 +126,10 @@ def evaluate(
         estimator.set_params(**{prefix + "callbacks": callbacks})
     groups = data.a_train if train_groups is None else train_groups
     start = time.perf_counter()
-    estimator.fit(data.X_train, data.y_train, sensitive_features=groups)
+    fit_params = {"sensitive_features": groups}
+    if not has_fit_parameter(estimator, "sensitive_features"):
+        fit_params = {}  # e.g. a plain scikit-learn baseline
+    estimator.fit(data.X_train, data.y_train, **fit_params)
     fit_time = time.perf_counter() - start
     fitted = _fitted_network(estimator)
     history = getattr(fitted, "history", None)
