@@ -492,9 +492,25 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if training and self.sensitive_groups_ is not None:
             penalty = self.fairness_penalty(batch, y_pred, training)
             if penalty is not None:
-                self.history.record_batch("fairness_penalty", float(penalty.detach()))
+                self._penalty_total = getattr(self, "_penalty_total", 0.0) + penalty.detach()
+                self._penalty_batches = getattr(self, "_penalty_batches", 0) + 1
                 loss = loss + penalty
         return loss
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self._penalty_total, self._penalty_batches = 0.0, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        """Log the epoch's mean fairness penalty as ``train_fairness_penalty``.
+
+        Summed on the device and read once per epoch, so the training step
+        does not wait for the host.
+        """
+        super().on_epoch_end(net, **kwargs)
+        if getattr(self, "_penalty_batches", 0):
+            mean = float(self._penalty_total) / self._penalty_batches
+            self.history.record("train_fairness_penalty", mean)
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:

@@ -47,7 +47,13 @@ def test_cnn_on_cuda(cls):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(128, 3, 16, 16)).astype(np.float32)
     y = (X[:, 0].mean((1, 2)) > 0).astype(int)
-    clf = cls(module=ConvNet, module__channels=(8, 16), device="cuda", max_epochs=2,
-              batch_size=64, random_state=0)
+    clf = cls(
+        module=ConvNet,
+        module__channels=(8, 16),
+        device="cuda",
+        max_epochs=2,
+        batch_size=64,
+        random_state=0,
+    )
     clf.fit(X, y, sensitive_features=rng.integers(0, 2, 128))
     assert clf.predict_proba(X).shape == (128, 2)
