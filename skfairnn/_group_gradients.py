@@ -134,9 +134,7 @@ def cell_gradients(
         grads = torch.autograd.grad(
             loss, params, create_graph=create_graph, retain_graph=True, allow_unused=True
         )
-        gradients.append(
-            [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
-        )
+        gradients.append([torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)])
     return gradients
 
 
@@ -155,9 +153,7 @@ def cell_pairs(codes: Sequence[int], constraint: str) -> list[list[tuple[int, in
     out = []
     for label in labels:
         members = [
-            pos
-            for pos, code in enumerate(codes)
-            if cell_group_label(code, constraint)[1] == label
+            pos for pos, code in enumerate(codes) if cell_group_label(code, constraint)[1] == label
         ]
         out.append(list(combinations(members, 2)))
     return out
