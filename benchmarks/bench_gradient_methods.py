@@ -131,8 +131,13 @@ def main(argv=None):
         ratio = seconds[name] / seconds[baseline[est.sampling]]
         rows.append({"method": name, "seconds": seconds[name], "ratio_to_erm": ratio})
         print(f"{name:22s} {seconds[name]:8.2f} s   ×{ratio:5.2f} ERM ({est.sampling})")
-    summary = {"model": args.model, "device": args.device, "shape": list(X.shape),
-               "epochs": args.epochs, "rows": rows}
+    summary = {
+        "model": args.model,
+        "device": args.device,
+        "shape": list(X.shape),
+        "epochs": args.epochs,
+        "rows": rows,
+    }
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(summary, fh, indent=2)
