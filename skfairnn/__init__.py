@@ -3,7 +3,7 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairRegClassifier
+from .methods import ERMClassifier, FairerClassifier, FairRegClassifier, GCMClassifier
 from .weighting import InfluencePruner
 
 __version__ = "0.1.0"
@@ -14,5 +14,7 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "GCMClassifier",
+    "FairerClassifier",
     "InfluencePruner",
 ]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -81,6 +82,13 @@ def _to_numpy(X):
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
     return X
+
+
+def _dense_float32(X) -> np.ndarray:
+    """Inputs as a dense float32 array (sparse one-hot encodings are densified)."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def _dataset_columns(dataset) -> tuple[dict, np.ndarray | None]:
@@ -268,18 +276,23 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = str(self.device).startswith("cuda")
+        tags.input_tags.sparse = True  # densified: tabular one-hot encodings fit in memory
         return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "classes_")
 
     # -------------------------------------------------------- data handling
-    _X_CHECKS = {"dtype": [np.float32, np.float64], "allow_nd": True}
+    _X_CHECKS = {
+        "dtype": [np.float32, np.float64],
+        "allow_nd": True,
+        "accept_sparse": ["csr", "csc", "coo"],
+    }
 
     def _validate_X(self, X) -> np.ndarray:
         """Validate inputs at predict time against what ``fit`` saw."""
         X = validate_data(self, _to_numpy(X), reset=False, **self._X_CHECKS)
-        return X.astype(np.float32, copy=False)
+        return _dense_float32(X)
 
     def _encode_target(self, y, *, reset: bool) -> np.ndarray:
         check_classification_targets(y)
@@ -336,7 +349,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool):
         X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
-        X = X.astype(np.float32, copy=False)
+        X = _dense_float32(X)
         y_encoded = self._encode_target(y, reset=reset)
         groups = self._encode_groups(sensitive_features, len(X), reset=reset)
         if reset:
@@ -369,9 +382,10 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
         Parameters
         ----------
-        X : array-like, DataFrame or Tensor of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame or Tensor of shape (n_samples, n_features)
             Inputs (numerical; encode categorical columns beforehand, e.g. in
-            a Pipeline). Image inputs ``(n, C, H, W)`` work with a CNN module.
+            a Pipeline). Sparse matrices (one-hot encodings) are densified.
+            Image inputs ``(n, C, H, W)`` work with a CNN module.
         y : array-like of shape (n_samples,)
             Binary labels of any type.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, k), default=None
@@ -429,10 +443,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     def get_iterator(self, dataset, training=False):
         """Batches cut from in-memory tensors (see :mod:`skfairnn.sampling`)."""
         columns, y = _dataset_columns(dataset)
-        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
-        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
-        tensors = {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in columns.items()}
-        y_tensor = None if y is None else torch.as_tensor(np.asarray(y)).to(device)
+        tensors, y_tensor = self._cached_tensors(dataset, columns, y)
         batch_size = self.batch_size if self.batch_size != -1 else len(tensors["X"])
         if training:
             index_sampler = make_batch_sampler(
@@ -446,6 +457,18 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         else:
             index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)
         return _TensorBatches(tensors, y_tensor, index_sampler)
+
+    def _cached_tensors(self, dataset, columns: dict, y):
+        """Tensors of a dataset, made once per fit (skorch asks for an iterator each epoch)."""
+        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
+        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
+        cached = getattr(dataset, "_skfairnn_tensors", None)
+        if cached is not None and cached[0] == str(device):
+            return cached[1], cached[2]
+        tensors = {k: torch.tensor(np.asarray(v)).to(device) for k, v in columns.items()}
+        y_tensor = None if y is None else torch.tensor(np.asarray(y)).to(device)
+        dataset._skfairnn_tensors = (str(device), tensors, y_tensor)
+        return tensors, y_tensor
 
     def infer(self, x, **fit_params):
         """Forward the inputs of a batch; return one logit per row."""
@@ -483,16 +506,39 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if training and self.sensitive_groups_ is not None:
             penalty = self.fairness_penalty(batch, y_pred, training)
             if penalty is not None:
-                self.history.record_batch("fairness_penalty", float(penalty.detach()))
+                self._penalty_total = getattr(self, "_penalty_total", 0.0) + penalty.detach()
+                self._penalty_batches = getattr(self, "_penalty_batches", 0) + 1
                 loss = loss + penalty
         return loss
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self._penalty_total, self._penalty_batches = 0.0, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        """Log the epoch's mean fairness penalty as ``train_fairness_penalty``.
+
+        Summed on the device and read once per epoch, so the training step
+        does not wait for the host.
+        """
+        super().on_epoch_end(net, **kwargs)
+        if getattr(self, "_penalty_batches", 0):
+            mean = float(self._penalty_total) / self._penalty_batches
+            self.history.record("train_fairness_penalty", mean)
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:
         """Logit of the positive class ``classes_[1]`` for each row."""
         check_is_fitted(self)
         X = self._validate_X(X)
-        return self.forward(X, training=False, device="cpu").numpy().astype(np.float64)
+        # Pad to whole batches: every row then goes through kernels of the same
+        # shape, so a row's output does not depend on which rows share its batch.
+        batch_size = len(X) if self.batch_size == -1 else self.batch_size
+        n_rows = len(X)
+        padded = np.zeros((-(-n_rows // batch_size) * batch_size, *X.shape[1:]), dtype=X.dtype)
+        padded[:n_rows] = X
+        logits = self.forward(padded, training=False, device="cpu")[:n_rows]
+        return logits.numpy().astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, 2)`` in the order of ``classes_``."""

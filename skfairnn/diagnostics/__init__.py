@@ -1,10 +1,22 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The papers' analysis tools: quantities computed on a fitted network."""
+"""The papers' analysis tools: gradient diagnostics, influence scores, callbacks and plots."""
 
+from ._callbacks import ContributionDisparityLogger, NeuronParityLogger
+from ._gradient import group_contribution_disparity, neuron_parity_scores
 from ._influence import (
     constraint_gradient,
     fairness_influence_scores,
     pairwise_fairness_influence,
 )
+from ._plot import plot_contribution_disparity
 
-__all__ = ["constraint_gradient", "fairness_influence_scores", "pairwise_fairness_influence"]
+__all__ = [
+    "group_contribution_disparity",
+    "neuron_parity_scores",
+    "constraint_gradient",
+    "fairness_influence_scores",
+    "pairwise_fairness_influence",
+    "ContributionDisparityLogger",
+    "NeuronParityLogger",
+    "plot_contribution_disparity",
+]
