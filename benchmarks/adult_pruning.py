@@ -55,7 +55,16 @@ def _net(cls, n_steps_per_epoch, seed, epochs, **kw):
     )  # fmt: skip
 
 
-def run_seed(seed, epochs, fractions, balance="marginals", loss="bce", output="logit"):
+def run_seed(
+    seed,
+    epochs,
+    fractions,
+    balance="marginals",
+    loss="bce",
+    output="logit",
+    strategies=STRATEGIES,
+    stratify=False,
+):
     from fairlearn.reductions import DemographicParity, ExponentiatedGradient
     from sklearn.linear_model import LogisticRegression
 
@@ -79,16 +88,24 @@ def run_seed(seed, epochs, fractions, balance="marginals", loss="bce", output="l
     reduction.fit(Xtr, ytr, sensitive_features=Atr)
     record("reduction", 1.0, reduction.predict(Xte, random_state=seed))
 
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         pruner = InfluencePruner(
-            fairreg, keep_fraction=1.0, strategy=strategy, output=output, random_state=seed
+            fairreg,
+            keep_fraction=1.0,
+            strategy=strategy,
+            output=output,
+            stratify=stratify,
+            random_state=seed,
         ).fit(Xtr, ytr, sensitive_features=Atr)  # scores once, from the full-data model
         order = pruner.ranking_
         for fraction in fractions:
             keep = order[: max(1, round(fraction * len(Xtr)))]
             model = _net(FairRegClassifier, steps, seed, epochs, **fair)
-            model.fit(Xtr[keep], ytr[keep], sensitive_features=Atr[keep])
+            groups = Atr[keep] if len(np.unique(Atr[keep])) > 1 else None  # degenerate subset
+            model.fit(Xtr[keep], ytr[keep], sensitive_features=groups)
             record(f"prune_{strategy}", fraction, model.predict(Xte))
+            rows[-1]["kept_female"] = float((Atr[keep] == 0).mean())
+            rows[-1]["kept_positive"] = float(ytr[keep].mean())
     return rows
 
 
@@ -144,22 +161,35 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--balance", choices=["marginals", "cells"], default="marginals")
     parser.add_argument("--loss", choices=["bce", "hinge"], default="bce")
     parser.add_argument("--output", choices=["logit", "proba"], default="logit")
+    parser.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS))
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--stratify", action="store_true", help="rank within (sex, y) cells")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for seed in args.seeds:
-        rows += run_seed(seed, args.epochs, FRACTIONS, args.balance, args.loss, args.output)
+        rows += run_seed(
+            seed,
+            args.epochs,
+            args.fractions,
+            args.balance,
+            args.loss,
+            args.output,
+            args.strategies,
+            args.stratify,
+        )
         print(f"seed {seed} done", flush=True)
     frame = pd.DataFrame(rows)
     frame.to_csv(args.out / "adult_pruning.csv", index=False)
-    summary = frame.groupby(["method", "fraction"])[["accuracy", "dp_violation"]].agg(
-        ["mean", "std"]
-    )
+    columns = ["accuracy", "dp_violation", "kept_female", "kept_positive"]
+    summary = frame.groupby(["method", "fraction"])[columns].agg(["mean", "std"])
     print(summary.round(4).to_string())
     summary.columns = ["_".join(c) for c in summary.columns]
     summary.reset_index().to_json(args.out / "summary.json", orient="records", indent=1)
-    plot(frame, args.out / "fig2_adult.png")
+    if not args.no_plot:
+        plot(frame, args.out / "fig2_adult.png")
     return frame
 
 

@@ -23,6 +23,7 @@ from torch import nn
 
 from .._base import FairNetClassifier
 from ..diagnostics._influence import INFLUENCE_CONSTRAINTS, SURROGATES, fairness_influence_scores
+from ..groups import encode_sensitive_features
 from ..influence._ntk import network_outputs, ntk_diagonal
 from ..methods.fairreg import FairRegClassifier
 from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
@@ -115,6 +116,11 @@ class InfluencePruner(BaseEstimator):
         shuffled with ``random_state`` first).
     batch_size : int, default=4096
         Rows per pass when scoring (block size for ``aggregate="batch"``).
+    stratify : bool, default=False
+        Rank rows within each (group, label) cell and keep about
+        ``keep_fraction`` of every cell (an skfairnn option, not in the paper:
+        plain Eq. 35 ranking can keep a single group or class, see Notes).
+        Needs ``sensitive_features``.
     random_state : int, RandomState instance or None, default=None
         Seeds the random strategy and the block split.
 
@@ -183,6 +189,7 @@ class InfluencePruner(BaseEstimator):
         "output": [StrOptions({"logit", "proba"})],
         "aggregate": [StrOptions({"dataset", "batch"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "stratify": ["boolean"],
         "random_state": ["random_state"],
     }
 
@@ -197,6 +204,7 @@ class InfluencePruner(BaseEstimator):
         output="logit",
         aggregate="dataset",
         batch_size=4096,
+        stratify=False,
         random_state=None,
     ):
         self.estimator = estimator
@@ -207,6 +215,7 @@ class InfluencePruner(BaseEstimator):
         self.output = output
         self.aggregate = aggregate
         self.batch_size = batch_size
+        self.stratify = stratify
         self.random_state = random_state
 
     def _check_params(self):
@@ -248,10 +257,12 @@ class InfluencePruner(BaseEstimator):
         self.n_features_in_ = X_checked.shape[1]
         rng = check_random_state(self.random_state)
         if self.strategy == "random":
+            if self.stratify and sensitive_features is None:
+                raise ValueError(_MSG_NO_GROUPS.format(strategy=self.strategy))
             self.estimator_ = None
             self.scores_ = rng.random_sample(n)
         else:
-            if self.strategy == "fairness" and sensitive_features is None:
+            if (self.strategy == "fairness" or self.stratify) and sensitive_features is None:
                 raise ValueError(_MSG_NO_GROUPS.format(strategy=self.strategy))
             self.estimator_ = self._make_estimator().fit(
                 X, y, sensitive_features=sensitive_features, sample_weight=sample_weight
@@ -260,7 +271,10 @@ class InfluencePruner(BaseEstimator):
         n_keep = min(n, max(1, int(round(self.keep_fraction * n))))
         # §6.1: fairness removes ascending |S(i)|, accuracy removes descending |score|
         sign = 1.0 if self.strategy == "accuracy" else -1.0
-        self.ranking_ = np.argsort(sign * np.abs(self.scores_), kind="stable")
+        key = sign * np.abs(self.scores_)
+        if self.stratify:
+            key = _within_cell_quantiles(key, y, sensitive_features)
+        self.ranking_ = np.argsort(key, kind="stable")
         self.support_ = np.zeros(n, dtype=bool)
         self.support_[self.ranking_[:n_keep]] = True
         self.sample_weight_ = self.support_.astype(np.float64)
@@ -296,6 +310,19 @@ class InfluencePruner(BaseEstimator):
         (dloss,) = torch.autograd.grad(loss, logits)
         diag = ntk_diagonal(net.module_, X)
         return (dloss.abs() * diag.clamp_min(0).sqrt()).detach().cpu().double().numpy()
+
+
+def _within_cell_quantiles(key, y, sensitive_features) -> np.ndarray:
+    """Rank of each row's ``key`` within its (group, label) cell, as a fraction in (0, 1]."""
+    codes = encode_sensitive_features(sensitive_features, n_samples=len(key)).codes
+    _, cell = np.unique(np.column_stack([codes, np.asarray(y)]), axis=0, return_inverse=True)
+    cell = cell.ravel()
+    order = np.lexsort((key, cell))
+    sizes = np.bincount(cell)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.empty(len(key))
+    position[order] = np.arange(len(key)) - starts[cell[order]] + 1
+    return position / sizes[cell]
 
 
 def _take(values, index):

@@ -138,3 +138,17 @@ def test_grid_search_over_keep_fraction(data):
             cv=2,
         ).fit(X, y, sensitive_features=A)
     assert search.best_params_["weighter__keep_fraction"] in (0.3, 0.6)
+
+
+def test_stratified_keeps_fraction_of_every_cell(data):
+    X, y, A = data
+    pruner = InfluencePruner(ERMClassifier(**SMALL), keep_fraction=0.25, stratify=True)
+    pruner.fit(X, y, sensitive_features=A)
+    for a in (0, 1):
+        for label in (0, 1):
+            cell = (A == a) & (y == label)
+            assert abs(pruner.support_[cell].mean() - 0.25) < 0.05
+            kept = np.abs(pruner.scores_)[cell & pruner.support_]
+            assert kept.min() >= np.abs(pruner.scores_)[cell & ~pruner.support_].max()
+    with pytest.raises(ValueError, match="needs sensitive_features"):
+        InfluencePruner(strategy="random", stratify=True).fit(X, y)
