@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Adversarial debiasing (Zhang, Lemoine & Mitchell 2018).
+r"""Adversarial debiasing (Zhang, Lemoine & Mitchell 2018).
 
 Two players share each training batch: the *adversary* predicts the sensitive
 group from the predictor's output (and, for equalized odds, the true label),
@@ -8,8 +8,8 @@ part that would help the adversary is removed:
 
 .. math::
 
-    g_W = \\nabla_W L_P - \\mathrm{proj}_{\\nabla_W L_A} \\nabla_W L_P
-          - \\alpha\\, \\nabla_W L_A .
+    g_W = \nabla_W L_P - \mathrm{proj}_{\nabla_W L_A} \nabla_W L_P
+          - \alpha\, \nabla_W L_A .
 
 :class:`AdversarialClassifier` is the estimator; :class:`ZhangAdversary` the
 default adversary network; :func:`projected_gradients` the update rule.
@@ -39,13 +39,16 @@ _PLAIN_PREFIXED = ("adversary_lr", "adversary_optimizer")
 
 
 class ZhangAdversary(nn.Module):
-    """The adversary of Zhang et al. (2018), Sec. 6, with optional hidden layers.
+    r"""The adversary of Zhang et al. (2018), Sec. 6, with optional hidden layers.
 
     It maps the predictor's logit :math:`z` (and the label :math:`y`) to
     group logits. Following the paper's UCI Adult adversary, the logit is
-    first squashed as :math:`s = \\sigma((1 + |c|)\\, z)` with a learnable
-    scale :math:`c`; the features are :math:`[s]` for demographic parity and
-    equal opportunity and :math:`[s,\\ s y,\\ s (1 - y)]` for equalized odds.
+    first squashed as :math:`s = \sigma((1 + |c|)\, z)` with a learnable
+    scale :math:`c` (started at 0.1: at 0 the gradient of :math:`|c|` is
+    zero and :math:`c` would never move); the features are :math:`[s]` for demographic parity and
+    equal opportunity and :math:`[s,\ s y,\ s (1 - y),\ y]` for equalized
+    odds (the paper's three plus the label itself, see
+    :class:`AdversarialClassifier` Notes).
     An MLP (``hidden_sizes``; ``()`` is the paper's linear adversary) maps
     them to one logit (two groups) or one logit per group.
 
@@ -70,9 +73,10 @@ class ZhangAdversary(nn.Module):
     ):
         super().__init__()
         self.use_label = use_label
-        self.scale = nn.Parameter(torch.zeros(()))  # c of Sec. 6
+        # c of Sec. 6; not started at 0, where |c| has a zero (sub)gradient
+        self.scale = nn.Parameter(torch.tensor(0.1))
         n_outputs = 1 if n_groups <= 2 else n_groups
-        body = MLP(3 if use_label else 1, hidden_sizes=hidden_sizes, activation=activation)
+        body = MLP(4 if use_label else 1, hidden_sizes=hidden_sizes, activation=activation)
         if n_outputs > 1:
             last = body.net[-1]
             body.net[-1] = nn.Linear(last.in_features, n_outputs)
@@ -80,7 +84,7 @@ class ZhangAdversary(nn.Module):
 
     def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         s = torch.sigmoid((1 + self.scale.abs()) * logits)
-        features = [s, s * y, s * (1 - y)] if self.use_label else [s]
+        features = [s, s * y, s * (1 - y), y] if self.use_label else [s]
         out = self.body(torch.stack(features, dim=1))
         return out[:, 0] if out.shape[1] == 1 else out
 
@@ -196,16 +200,28 @@ class AdversarialClassifier(FairNetClassifier):
     * **Adversary input.** The paper's UCI Adult adversary (Sec. 6) gets
       :math:`s = \sigma((1+|c|) z)` of the predictor's logit :math:`z` with a
       learnable :math:`c`, and for equalized odds the features
-      :math:`[s, s y, s(1-y)]`; we use that encoding (fairlearn's
-      ``AdversarialFairnessClassifier`` instead concatenates
-      :math:`[\hat y, y]`). The paper's adversary is linear on these
-      features; the default here adds one hidden layer of 16 units
-      (``adversary__hidden_sizes=()`` restores the linear one), which lets
-      the adversary detect non-monotone dependence on the score.
+      :math:`[s, s y, s(1-y)]`. We add the label :math:`y` itself to these
+      three (fairlearn's ``AdversarialFairnessClassifier`` concatenates
+      :math:`[\hat y, y]`): equalized odds asks :math:`\hat Y \perp A \mid Y`,
+      so the adversary must be able to model :math:`P(A \mid Y)` without the
+      score; otherwise it reads :math:`Y` through :math:`s`, and the
+      predictor, to fool it, distorts the scores within each label (on Adult
+      this *raised* ΔEO while lowering ΔDP). The paper's adversary is linear
+      on its features; the default here adds one hidden layer of 16 units
+      (``adversary__hidden_sizes=()`` gives the linear one), which lets it
+      detect non-monotone dependence on the score.
+    * **Learning rates.** The adversary must keep up with the predictor:
+      with equal learning rates the two players oscillate (the predictor
+      overshoots and favours the other group). An adversary about ten times
+      faster than the predictor (``adversary_lr=10 * lr``) trains stably in
+      our runs; ``adversary_lr=None`` (equal rates) is the default.
     * **Projection over all weights.** :math:`W` is read as one vector: the
       inner product and norm of the projection run over every predictor
-      parameter together (:func:`projected_gradients`). fairlearn projects
-      per parameter tensor.
+      parameter together (:func:`projected_gradients`). fairlearn 0.15
+      projects per parameter tensor, and for weight matrices its
+      ``torch.sum(torch.inner(u, g))`` is :math:`(\sum_i u_i)\cdot(\sum_j g_j)`
+      over rows rather than the Frobenius inner product, so its update is not
+      orthogonal to :math:`\nabla_W L_A`; ours is (tested).
     * **More than two groups.** The adversary is a softmax classifier over
       all groups trained with cross-entropy (binary cross-entropy on one
       logit for two groups); the paper states only the binary case.
