@@ -3,7 +3,13 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairerClassifier, FairRegClassifier, GCMClassifier
+from .methods import (
+    AdversarialClassifier,
+    ERMClassifier,
+    FairerClassifier,
+    FairRegClassifier,
+    GCMClassifier,
+)
 
 __version__ = "0.1.0"
 
@@ -13,6 +19,7 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "AdversarialClassifier",
     "GCMClassifier",
     "FairerClassifier",
 ]
