@@ -3,7 +3,7 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairRegClassifier
+from .methods import ERMClassifier, FairRegClassifier, RunnerClassifier
 
 __version__ = "0.1.0"
 
@@ -13,4 +13,5 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "RunnerClassifier",
 ]

@@ -3,5 +3,6 @@
 
 from .erm import ERMClassifier
 from .fairreg import FairRegClassifier
+from .runner import RunnerClassifier
 
-__all__ = ["ERMClassifier", "FairRegClassifier"]
+__all__ = ["ERMClassifier", "FairRegClassifier", "RunnerClassifier"]
