@@ -68,7 +68,7 @@ def _encode(net, X, y, sensitive_features) -> _Data:
     """Validate and encode ``X``, ``y`` and the groups the way ``net`` saw them in fit."""
     parameter = next(_module_of(net).parameters())
     if isinstance(net, nn.Module):
-        X = np.asarray(X.detach().cpu() if isinstance(X, torch.Tensor) else X, dtype=np.float32)
+        X = np.asarray(X.detach().cpu() if isinstance(X, torch.Tensor) else X)
         y_codes = np.asarray(y)
         if not np.isin(y_codes, (0, 1)).all():
             raise ValueError("y must be 0/1 when net is an nn.Module.")
