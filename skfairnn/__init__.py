@@ -9,6 +9,7 @@ from .methods import (
     FairerClassifier,
     FairRegClassifier,
     GCMClassifier,
+    RunnerClassifier,
 )
 
 __version__ = "0.1.0"
@@ -22,4 +23,5 @@ __all__ = [
     "AdversarialClassifier",
     "GCMClassifier",
     "FairerClassifier",
+    "RunnerClassifier",
 ]
