@@ -4,6 +4,7 @@
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
 from .methods import ERMClassifier, FairRegClassifier
+from .weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
 __version__ = "0.1.0"
 
@@ -13,4 +14,7 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "FairIFReweighter",
+    "KamiranCaldersReweighter",
+    "ReweightedClassifier",
 ]
