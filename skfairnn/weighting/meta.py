@@ -195,8 +195,14 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return (
             MetadataRouter(owner=self)
             .add_self_request(self)
-            .add(weighter=self.weighter, method_mapping=MethodMapping().add("fit", "fit"))
-            .add(estimator=estimator_request, method_mapping=MethodMapping().add("fit", "fit"))
+            .add(
+                weighter=self.weighter,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                estimator=estimator_request,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
         )
 
     # ------------------------------------------------------------ delegation
