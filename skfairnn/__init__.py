@@ -3,7 +3,7 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairRegClassifier
+from .methods import ERMClassifier, FairerClassifier, FairRegClassifier, GCMClassifier
 from .weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
 __version__ = "0.1.0"
@@ -14,6 +14,8 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "GCMClassifier",
+    "FairerClassifier",
     "FairIFReweighter",
     "KamiranCaldersReweighter",
     "ReweightedClassifier",

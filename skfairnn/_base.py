@@ -429,10 +429,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     def get_iterator(self, dataset, training=False):
         """Batches cut from in-memory tensors (see :mod:`skfairnn.sampling`)."""
         columns, y = _dataset_columns(dataset)
-        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
-        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
-        tensors = {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in columns.items()}
-        y_tensor = None if y is None else torch.as_tensor(np.asarray(y)).to(device)
+        tensors, y_tensor = self._cached_tensors(dataset, columns, y)
         batch_size = self.batch_size if self.batch_size != -1 else len(tensors["X"])
         if training:
             index_sampler = make_batch_sampler(
@@ -446,6 +443,18 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         else:
             index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)
         return _TensorBatches(tensors, y_tensor, index_sampler)
+
+    def _cached_tensors(self, dataset, columns: dict, y):
+        """Tensors of a dataset, made once per fit (skorch asks for an iterator each epoch)."""
+        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
+        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
+        cached = getattr(dataset, "_skfairnn_tensors", None)
+        if cached is not None and cached[0] == str(device):
+            return cached[1], cached[2]
+        tensors = {k: torch.tensor(np.asarray(v)).to(device) for k, v in columns.items()}
+        y_tensor = None if y is None else torch.tensor(np.asarray(y)).to(device)
+        dataset._skfairnn_tensors = (str(device), tensors, y_tensor)
+        return tensors, y_tensor
 
     def infer(self, x, **fit_params):
         """Forward the inputs of a batch; return one logit per row."""
@@ -483,16 +492,39 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if training and self.sensitive_groups_ is not None:
             penalty = self.fairness_penalty(batch, y_pred, training)
             if penalty is not None:
-                self.history.record_batch("fairness_penalty", float(penalty.detach()))
+                self._penalty_total = getattr(self, "_penalty_total", 0.0) + penalty.detach()
+                self._penalty_batches = getattr(self, "_penalty_batches", 0) + 1
                 loss = loss + penalty
         return loss
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self._penalty_total, self._penalty_batches = 0.0, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        """Log the epoch's mean fairness penalty as ``train_fairness_penalty``.
+
+        Summed on the device and read once per epoch, so the training step
+        does not wait for the host.
+        """
+        super().on_epoch_end(net, **kwargs)
+        if getattr(self, "_penalty_batches", 0):
+            mean = float(self._penalty_total) / self._penalty_batches
+            self.history.record("train_fairness_penalty", mean)
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:
         """Logit of the positive class ``classes_[1]`` for each row."""
         check_is_fitted(self)
         X = self._validate_X(X)
-        return self.forward(X, training=False, device="cpu").numpy().astype(np.float64)
+        # Pad to whole batches: every row then goes through kernels of the same
+        # shape, so a row's output does not depend on which rows share its batch.
+        batch_size = len(X) if self.batch_size == -1 else self.batch_size
+        n_rows = len(X)
+        padded = np.zeros((-(-n_rows // batch_size) * batch_size, *X.shape[1:]), dtype=X.dtype)
+        padded[:n_rows] = X
+        logits = self.forward(padded, training=False, device="cpu")[:n_rows]
+        return logits.numpy().astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, 2)`` in the order of ``classes_``."""

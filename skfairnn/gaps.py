@@ -79,19 +79,21 @@ def group_means(
 
 
 def group_spread(means: torch.Tensor, totals: torch.Tensor) -> torch.Tensor:
-    """``max - min`` of the group means over the groups present.
+    """``max - min`` of the group means over the groups present (along the last axis).
 
-    With two present groups this is ``|m_0 - m_1|``. With fewer than two the
-    result is a zero connected to the graph (no NaN, no error).
+    With two present groups this is ``|m_0 - m_1|``; with one it is 0, and
+    with none a zero connected to the graph, so a batch never yields NaN. The
+    rule is evaluated on the device (no host synchronisation).
+
+    Parameters
+    ----------
+    means, totals : Tensor of shape (n_groups,) or (k, n_groups)
+        Output of :func:`group_means`; a 2-D input gives one spread per row.
     """
     present = totals > 0
-    if means.dim() > 1:
-        raise ValueError("group_spread expects one mean per group (a 1-D tensor).")
-    if int(present.sum()) < 2:
-        return means.sum() * 0.0
-    high = means.masked_fill(~present, float("-inf")).max()
-    low = means.masked_fill(~present, float("inf")).min()
-    return high - low
+    high = means.masked_fill(~present, float("-inf")).amax(-1)
+    low = means.masked_fill(~present, float("inf")).amin(-1)
+    return torch.where(present.any(-1), high - low, means.sum(-1) * 0.0)
 
 
 def demographic_parity_gap(
@@ -132,14 +134,13 @@ def equalized_odds_gap(
     ``agg="sum"`` is the papers' ΔTPR + ΔFPR; ``agg="max"`` is fairlearn's
     worst case ``max(ΔTPR, ΔFPR)``.
     """
-    per_label = [
-        group_spread(*group_means(scores, groups, n_groups, weights, mask=y == label))
-        for label in (0, 1)
-    ]
+    cells = y.long() * n_groups + groups  # (label, group) cells, one index_add for both labels
+    means, totals = group_means(scores, cells, 2 * n_groups, weights)
+    per_label = group_spread(means.view(2, n_groups), totals.view(2, n_groups))
     if agg == "sum":
-        return per_label[0] + per_label[1]
+        return per_label.sum()
     if agg == "max":
-        return torch.maximum(per_label[0], per_label[1])
+        return per_label.max()
     raise ValueError(f"agg must be 'sum' or 'max'; got {agg!r}.")
 
 

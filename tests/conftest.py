@@ -16,7 +16,7 @@ os.environ.setdefault("SKFAIRNN_DATA_HOME", str(SHARED_DATA))
 
 @pytest.fixture(autouse=True)
 def _seed():
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002  (third-party code may use the legacy global RNG)
     torch.manual_seed(0)
 
 
@@ -32,9 +32,11 @@ def biased_data():
     group = (rng.random(n) < 0.3).astype(int)
     signal = rng.normal(size=n)
     y = (signal + 0.8 * group + rng.normal(scale=0.7, size=n) > 0.4).astype(int)
-    X = np.column_stack([
-        signal + rng.normal(scale=0.3, size=n),
-        group + rng.normal(scale=0.2, size=n),
-        rng.normal(size=(n, 3)),
-    ]).astype(np.float32)
+    X = np.column_stack(
+        [
+            signal + rng.normal(scale=0.3, size=n),
+            group + rng.normal(scale=0.2, size=n),
+            rng.normal(size=(n, 3)),
+        ]
+    ).astype(np.float32)
     return X, y, group

@@ -2,6 +2,8 @@
 """In-processing methods: one small class each on :class:`~skfairnn.FairNetClassifier`."""
 
 from .erm import ERMClassifier
+from .fairer import FairerClassifier
 from .fairreg import FairRegClassifier
+from .gcm import GCMClassifier
 
-__all__ = ["ERMClassifier", "FairRegClassifier"]
+__all__ = ["ERMClassifier", "FairRegClassifier", "GCMClassifier", "FairerClassifier"]

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The papers' evaluation protocol: per-epoch validation and min-gap epoch selection.
+
+Fair Mixup, GCM, FAIRER and RUNNER all evaluate the network on the validation
+and test splits after every epoch, pick the epoch whose *validation* fairness
+gap is smallest (skipping the first epoch), and report that epoch's *test*
+metrics. :class:`EpochEvaluator` records the numbers in ``net.history``;
+:func:`evaluate` fits an estimator with it and applies the selection rule.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, average_precision_score
+from sklearn.utils.validation import has_fit_parameter
+from skorch.callbacks import Callback
+
+from .. import metrics
+from .._base import FairNetClassifier
+
+__all__ = ["EpochEvaluator", "evaluate", "split_metrics", "GAP_COLUMNS"]
+
+#: constraint -> (hard-label gap column, probability gap column)
+GAP_COLUMNS = {
+    "demographic_parity": ("dp", "dp_prob"),
+    "equalized_odds": ("eo", "eo_prob"),
+    "equal_opportunity": ("eop", "eop_prob"),
+}
+
+
+def split_metrics(y, proba, groups) -> dict:
+    """AP, accuracy and every gap (hard at 0.5 and on probabilities) for one split."""
+    hard = (proba >= 0.5).astype(int)
+    out = {"ap": average_precision_score(y, proba), "acc": accuracy_score(y, hard)}
+    for prefix, pred in (("", hard), ("_prob", proba)):
+        kw = {"sensitive_features": groups}
+        out["dp" + prefix] = metrics.demographic_parity_difference(y, pred, **kw)
+        out["eo" + prefix] = metrics.equalized_odds_difference(y, pred, **kw)
+        out["eo_max" + prefix] = metrics.equalized_odds_difference(y, pred, agg="max", **kw)
+        out["eop" + prefix] = metrics.equal_opportunity_difference(y, pred, **kw)
+    out["aod"] = metrics.average_odds_difference(y, hard, sensitive_features=groups)
+    out["ad"] = metrics.accuracy_difference(y, hard, sensitive_features=groups)
+    return out
+
+
+class EpochEvaluator(Callback):
+    """Record validation and test metrics in ``net.history`` after every epoch.
+
+    Columns written: ``protocol_val`` and ``protocol_test``, each a dict of
+    :func:`split_metrics`.
+
+    Parameters
+    ----------
+    data : Bunch
+        With ``X_val, y_val, a_val, X_test, y_test, a_test``.
+    """
+
+    def __init__(self, data):
+        self.data = data
+
+    def on_epoch_end(self, net, **kwargs):
+        for split in ("val", "test"):
+            X, y, a = (self.data[f"{key}_{split}"] for key in ("X", "y", "a"))
+            proba = net.predict_proba(X)[:, 1]
+            net.history.record(f"protocol_{split}", split_metrics(y, proba, a))
+
+
+def _final_network(estimator):
+    """The skorch network inside ``estimator`` (itself, or a meta-estimator's child)."""
+    if isinstance(estimator, FairNetClassifier):
+        return estimator, ""
+    inner = getattr(estimator, "estimator", None)
+    if isinstance(inner, FairNetClassifier):
+        return inner, "estimator__"
+    return None, None
+
+
+def _fitted_network(estimator):
+    if isinstance(estimator, FairNetClassifier):
+        return estimator
+    return getattr(estimator, "estimator_", None)
+
+
+def evaluate(
+    estimator,
+    data,
+    *,
+    constraint: str = "equalized_odds",
+    selection: Literal["hard", "prob", "last"] = "hard",
+    skip_epochs: int = 1,
+    train_groups=None,
+) -> dict:
+    """Fit ``estimator`` on the training split and report the selected epoch's test metrics.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A skfairnn network or a meta-estimator wrapping one (``estimator``
+        parameter); other estimators are evaluated after their final epoch.
+    data : Bunch
+        ``X_/y_/a_`` + ``train``, ``val``, ``test``.
+    constraint : str, default="equalized_odds"
+        Which gap drives the selection.
+    selection : {"hard", "prob", "last"}, default="hard"
+        Select the epoch with the minimum validation gap on hard predictions
+        (GCM, RUNNER), on probabilities (Fair Mixup, FAIRER), or the last epoch.
+    skip_epochs : int, default=1
+        Epochs excluded from selection at the start (the papers skip epoch 0).
+    train_groups : array-like, default=None
+        Sensitive features given to ``fit`` (default ``data.a_train``; FairIF
+        passes a partly missing copy).
+
+    Returns
+    -------
+    dict
+        Test metrics of the selected epoch plus ``epoch`` and ``fit_time``.
+    """
+    estimator = clone(estimator)
+    network, prefix = _final_network(estimator)
+    if network is not None and selection != "last":
+        callbacks = list(network.callbacks or []) + [("protocol", EpochEvaluator(data))]
+        estimator.set_params(**{prefix + "callbacks": callbacks})
+    groups = data.a_train if train_groups is None else train_groups
+    start = time.perf_counter()
+    fit_params = {"sensitive_features": groups}
+    if not has_fit_parameter(estimator, "sensitive_features"):
+        fit_params = {}  # e.g. a plain scikit-learn baseline
+    estimator.fit(data.X_train, data.y_train, **fit_params)
+    fit_time = time.perf_counter() - start
+    fitted = _fitted_network(estimator)
+    history = getattr(fitted, "history", None)
+    if network is None or selection == "last" or history is None:
+        proba = estimator.predict_proba(data.X_test)[:, 1]
+        return {**split_metrics(data.y_test, proba, data.a_test), "epoch": -1, "fit_time": fit_time}
+    hard_column, prob_column = GAP_COLUMNS[constraint]
+    column = hard_column if selection == "hard" else prob_column
+    val_gaps = np.array([epoch["protocol_val"][column] for epoch in history])
+    candidates = np.arange(len(val_gaps)) >= min(skip_epochs, len(val_gaps) - 1)
+    best = int(np.argmin(np.where(candidates, val_gaps, np.inf)))
+    return {**history[best]["protocol_test"], "epoch": best, "fit_time": fit_time}

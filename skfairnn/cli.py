@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Command line: ``skfairnn compare``, ``skfairnn reproduce`` and ``skfairnn list``.
+
+``compare`` trains methods × seeds on one dataset with the papers' protocol and
+prints AP, accuracy, ΔDP, ΔEO and fit time (mean ± std); it writes the per-run
+CSV, the summary and an AP-versus-gap Pareto plot into ``--out``.
+``reproduce`` reruns the papers' experiments (:data:`~skfairnn.benchmarks.REPRODUCTIONS`)
+and prints the published numbers beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .benchmarks import METHODS, REPRODUCTIONS, compare, plot_pareto, summarize
+from .benchmarks._protocol import GAP_COLUMNS
+
+__all__ = ["main"]
+
+DEFAULT_METHODS = "erm,oversample,fairreg,adversarial"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skfairnn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    cmp = sub.add_parser("compare", help="compare methods on one dataset")
+    cmp.add_argument("--dataset", default="adult")
+    cmp.add_argument(
+        "--methods",
+        default=DEFAULT_METHODS,
+        help=f"comma-separated, from: {', '.join(sorted(METHODS))}",
+    )
+    cmp.add_argument("--constraint", default="equalized_odds", choices=sorted(GAP_COLUMNS))
+    cmp.add_argument("--selection", default="hard", choices=["hard", "prob", "last"])
+
+    rep = sub.add_parser("reproduce", help="rerun the papers' experiments")
+    rep.add_argument("experiments", nargs="*", help=f"default: all of {', '.join(REPRODUCTIONS)}")
+
+    for command in (cmp, rep):
+        command.add_argument("--seeds", type=int, default=3, help="number of split seeds")
+        command.add_argument("--out", default="skfairnn_out", help="output folder")
+        command.add_argument("--quick", action="store_true", help="short training (smoke run)")
+        command.add_argument("--data-home", default=None)
+        command.add_argument("--quiet", action="store_true")
+
+    sub.add_parser("list", help="list methods and experiments")
+    return parser
+
+
+def _write(results: pd.DataFrame, summary: pd.DataFrame, out: Path, stem: str, gap: str, title):
+    out.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out / f"{stem}_runs.csv", index=False)
+    summary.to_csv(out / f"{stem}_summary.csv")
+    plot_pareto(results, out / f"{stem}_pareto.png", gap=gap, title=title)
+
+
+def _run_compare(args, log) -> int:
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        log(f"unknown method(s) {unknown}; available: {sorted(METHODS)}")
+        return 2
+    start = time.perf_counter()
+    results = compare(
+        args.dataset,
+        methods,
+        constraint=args.constraint,
+        seeds=args.seeds,
+        quick=args.quick,
+        data_home=args.data_home,
+        selection=args.selection,
+        progress=None if args.quiet else log,
+    )
+    summary = summarize(results)
+    print(
+        f"\n{args.dataset}, {args.constraint}, {args.seeds} seed(s)"
+        f"{' (quick)' if args.quick else ''}:\n"
+    )
+    print(summary.to_string())
+    stem = f"compare_{args.dataset}_{args.constraint}"
+    _write(
+        results,
+        summary,
+        Path(args.out),
+        stem,
+        GAP_COLUMNS[args.constraint][0],
+        f"{args.dataset}, {args.constraint}",
+    )
+    print(f"\nwrote {args.out}/{stem}_*.csv/.png in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _published_table(spec: dict, summary: pd.DataFrame) -> pd.DataFrame:
+    table = summary[list(spec["columns"])].copy()
+    for column in spec["columns"]:
+        table[f"paper {column}"] = [
+            spec["published"].get(method, {}).get(column, "") for method in table.index
+        ]
+    return table
+
+
+def _run_reproduce(args, log) -> int:
+    names = args.experiments or list(REPRODUCTIONS)
+    unknown = sorted(set(names) - set(REPRODUCTIONS))
+    if unknown:
+        log(f"unknown experiment(s) {unknown}; available: {list(REPRODUCTIONS)}")
+        return 2
+    report = {}
+    for name in names:
+        spec = REPRODUCTIONS[name]
+        methods = [m for m in spec["methods"] if m in METHODS]
+        missing = sorted(set(spec["methods"]) - set(methods))
+        print(f"\n== {name}: {spec['paper']}")
+        if missing:
+            print(f"   (not registered, skipped: {', '.join(missing)})")
+        results = compare(
+            spec["dataset"],
+            methods,
+            constraint=spec["constraint"],
+            seeds=args.seeds,
+            quick=args.quick,
+            data_home=args.data_home,
+            selection=spec["selection"],
+            progress=None if args.quiet else log,
+        )
+        summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
+        table = _published_table(spec, summary)
+        print(table.to_string())
+        _write(results, summary, Path(args.out), name, spec["columns"][-1], spec["paper"])
+        report[name] = table.to_dict(orient="index")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "reproduce.json").write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``skfairnn`` console script."""
+    args = _parser().parse_args(argv)
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    if args.command == "list":
+        print("methods:", ", ".join(sorted(METHODS)))
+        print("experiments:", ", ".join(REPRODUCTIONS))
+        return 0
+    if args.command == "compare":
+        return _run_compare(args, log)
+    return _run_reproduce(args, log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

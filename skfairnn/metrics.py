@@ -1,0 +1,921 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Group-fairness metrics, scorers and a fairness-budget refit rule.
+
+The metrics cover binary classification with any number of groups and
+sensitive features of any type (strings, ints, several columns for
+intersectional groups, see :mod:`skfairnn.groups`). They follow fairlearn's
+signature, ``f(y_true, y_pred, *, sensitive_features, sample_weight=None)``,
+and are short functions on one primitive, :func:`group_rates`, which returns
+the per-group rates as a :class:`pandas.DataFrame`.
+
+``y_pred`` may hold hard labels *or* scores: probabilities of the positive
+class in ``[0, 1]``. Every rate is a (weighted) mean of the positive score
+``s`` over a group (and over its positives or negatives), and a hard label is
+the score 0 or 1, so the same formula gives the usual label-level metrics for
+labels and the probability-level gaps of Fair Mixup [1]_ (mean score per group
+instead of the rate of positive predictions) for probabilities.
+
+Several groups are compared by the worst pair: a *difference* is the largest
+group value minus the smallest, which is ``|a - b|`` for two groups and
+fairlearn's ``method="between_groups"``.
+
+Which metric each paper reports (``notes/reference-implementations.md`` §9):
+
+* Fair Mixup, FAIRER: :func:`demographic_parity_difference` and
+  :func:`equalized_odds_difference` (``agg="sum"``) on probabilities;
+* GCM: :func:`equalized_odds_difference` (``agg="sum"``) on labels
+  thresholded at 0.5 and :func:`equal_opportunity_ratio` ("EOP");
+* RUNNER's code: fairlearn's ΔDP and ``agg="max"`` (fairlearn's
+  ``agg="worst_case"``), although the paper writes the sum;
+* FairIF: :func:`accuracy_difference` (AD), :func:`average_odds_difference`
+  (AOD) and EOD, which is :func:`equal_opportunity_difference`.
+
+References
+----------
+.. [1] Chuang, C.-Y. and Mroueh, Y. "Fair Mixup: Fairness via Interpolation",
+   ICLR 2021 (bib key ``chuang2021fair``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from inspect import Signature, signature
+from numbers import Real
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import sklearn
+from numpy.typing import ArrayLike
+from sklearn.metrics import make_scorer
+
+from skfairnn.groups import EncodedGroups, encode_sensitive_features
+
+__all__ = [
+    "group_rates",
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+    "accuracy_difference",
+    "average_odds_difference",
+    "make_fairness_scorer",
+    "best_accuracy_within",
+]
+
+RATE_COLUMNS = ("selection_rate", "tpr", "fpr", "tnr", "accuracy", "count")
+
+_MSG_LENGTHS = (
+    "y_true, y_pred, sensitive_features and sample_weight must describe the same samples; "
+    "got lengths {lengths}."
+)
+_MSG_NDIM = (
+    "{name} must be 1-D with one entry per sample; got shape {shape}. For predict_proba "
+    "output pass the positive-class column, e.g. proba[:, 1]."
+)
+_MSG_NAN = "{name} contains {count} missing value(s) (NaN/None); every sample needs one."
+_MSG_NOT_BINARY = (
+    "y_true must be binary (at most two distinct labels); got {count} labels: {labels}."
+)
+_MSG_POS_LABEL = "pos_label={pos_label!r} is not one of the labels in y_true, {labels}."
+_MSG_Y_PRED = (
+    "y_pred must hold labels of y_true ({labels}) or scores of the positive class in "
+    "[0, 1]; got values in [{low}, {high}]."
+)
+_MSG_Y_PRED_LABELS = (
+    "y_pred must hold labels of y_true ({labels}) or scores of the positive class in "
+    "[0, 1]; got the unknown label(s) {unknown}."
+)
+_MSG_WEIGHT = "sample_weight must be finite and non-negative; got {problem}."
+_MSG_AGG = "agg must be one of 'sum', 'max'; got {agg!r}."
+_MSG_METRIC = "metric must be a callable or one of {names}; got {metric!r}."
+_MSG_RESPONSE = "response_method must be one of 'predict', 'predict_proba'; got {method!r}."
+_MSG_SCORER_KWARGS = (
+    "sensitive_features cannot be fixed in make_fairness_scorer; it is routed per fold. "
+    "Pass it to fit of the search (metadata routing on) instead."
+)
+_MSG_NO_SENSITIVE = (
+    "The fairness scorer {name} received no sensitive_features. Enable metadata routing "
+    "(sklearn.set_config(enable_metadata_routing=True)) and pass sensitive_features=A to "
+    "fit of GridSearchCV / cross_validate(params=...); with routing off, scikit-learn "
+    "cannot pass metadata to scorers."
+)
+_MSG_BOUND = "bound must be a non-negative real number; got {bound!r}."
+_MSG_CV_KEY = (
+    "cv_results has no column {key!r}; the scoring names it holds are {names}. "
+    "Check the keys of the scoring dict given to the search."
+)
+_MSG_NO_GAP = "cv_results[{key!r}] is NaN for every candidate; no candidate can be selected."
+_MSG_OVER_BUDGET = (
+    "No candidate satisfies |{key}| <= {bound}; selecting candidate {index} with the "
+    "smallest gap ({gap:.4g})."
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Input validation
+
+
+def _n_rows(values) -> int:
+    """Number of samples of an array-like (rows for 2-D input)."""
+    return len(values) if hasattr(values, "__len__") else int(np.shape(values)[0])
+
+
+def _check_lengths(**arrays) -> int:
+    """Raise ``ValueError`` naming every argument unless all lengths agree."""
+    lengths = {name: _n_rows(values) for name, values in arrays.items() if values is not None}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(_MSG_LENGTHS.format(lengths=lengths))
+    return next(iter(lengths.values()))
+
+
+def _as_1d(values, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-D array; ``(n, 1)`` columns are flattened."""
+    if hasattr(values, "detach"):  # torch tensor
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(_MSG_NDIM.format(name=name, shape=array.shape))
+    return array
+
+
+def _check_no_missing(series: pd.Series, name: str) -> None:
+    missing = int(series.isna().sum())
+    if missing:
+        raise ValueError(_MSG_NAN.format(name=name, count=missing))
+
+
+def _binary_target(y_true, pos_label) -> tuple[np.ndarray, list]:
+    """Return ``(is_positive as float, labels of y_true)``, checking that y_true is binary.
+
+    A y_true with a single label is accepted (all samples positive or all negative, as in a
+    small test fold); with two labels, ``pos_label`` must be one of them.
+    """
+    series = pd.Series(_as_1d(y_true, "y_true"))
+    _check_no_missing(series, "y_true")
+    labels = pd.unique(series).tolist()
+    if len(labels) > 2:
+        shown = labels[:10] + (["..."] if len(labels) > 10 else [])
+        raise ValueError(_MSG_NOT_BINARY.format(count=len(labels), labels=shown))
+    if len(labels) == 2 and not pd.Series(labels).isin([pos_label]).any():
+        raise ValueError(_MSG_POS_LABEL.format(pos_label=pos_label, labels=labels))
+    return series.eq(pos_label).to_numpy(dtype=float), labels
+
+
+def _positive_scores(y_pred, labels: list, pos_label) -> np.ndarray:
+    """Score of the positive class per sample: 0/1 for hard labels, as given for scores.
+
+    ``y_pred`` is read as hard labels when all its values are labels of y_true (or
+    ``pos_label``); otherwise it must be numeric scores in ``[0, 1]``.
+    """
+    array = _as_1d(y_pred, "y_pred")
+    series = pd.Series(array)
+    _check_no_missing(series, "y_pred")
+    is_label = series.isin([*labels, pos_label])
+    if is_label.all():
+        return series.eq(pos_label).to_numpy(dtype=float)
+    if array.dtype.kind not in "biuf":
+        unknown = pd.unique(series[~is_label]).tolist()[:10]
+        raise ValueError(_MSG_Y_PRED_LABELS.format(labels=labels, unknown=unknown))
+    scores = array.astype(float)
+    low, high = scores.min(), scores.max()
+    if low < 0 or high > 1:
+        raise ValueError(_MSG_Y_PRED.format(labels=labels, low=low, high=high))
+    return scores
+
+
+def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Return the weights as floats (ones when None), finite and non-negative."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weight = _as_1d(sample_weight, "sample_weight").astype(float)
+    if not np.isfinite(weight).all():
+        raise ValueError(_MSG_WEIGHT.format(problem="NaN or infinite values"))
+    if (weight < 0).any():
+        raise ValueError(_MSG_WEIGHT.format(problem=f"minimum {weight.min()}"))
+    return weight
+
+
+# ----------------------------------------------------------------------------------------------
+# The primitive
+
+
+def group_rates(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> pd.DataFrame:
+    """Per-group selection rate, TPR, FPR, TNR and accuracy of a binary classifier.
+
+    Every named metric of this module is a short function of this table.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels (values of ``y_true``), or scores of the positive class in
+        ``[0, 1]`` such as ``predict_proba(X)[:, 1]``. Labels count as the scores 0 and 1.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups
+        (see :func:`skfairnn.groups.encode_sensitive_features`). NaN is an error.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights; every rate becomes a weighted mean.
+    pos_label : int, float, bool or str, default=1
+        The positive label of ``y_true`` (and of ``y_pred`` when it holds labels).
+
+    Returns
+    -------
+    rates : pandas.DataFrame of shape (n_groups, 6)
+        Indexed by the group labels (sorted; ``"a,b"`` for intersectional groups), with
+        columns
+
+        - ``selection_rate``: :math:`E[s \\mid A=a]`,
+        - ``tpr``: :math:`E[s \\mid A=a, Y=1]`, NaN if the group has no positives,
+        - ``fpr``: :math:`E[s \\mid A=a, Y=0]`, NaN if the group has no negatives,
+        - ``tnr``: ``1 - fpr``,
+        - ``accuracy``: :math:`E[s Y + (1 - s)(1 - Y) \\mid A=a]` (the expected accuracy
+          for scores),
+        - ``count``: number of samples in the group (unweighted).
+
+        Here :math:`s` is the positive score and expectations are weighted by
+        ``sample_weight``.
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ, ``y_true`` is not binary, ``pos_label`` is not a label of
+        ``y_true``, ``y_pred`` holds neither labels nor scores in ``[0, 1]``, or an
+        argument contains NaN.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import group_rates
+    >>> rates = group_rates([1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    >>> rates  # doctest: +NORMALIZE_WHITESPACE
+           selection_rate  tpr  fpr  tnr  accuracy  count
+    group
+    a                 1.0  1.0  1.0  0.0       0.5      2
+    b                 0.0  0.0  0.0  1.0       0.5      2
+    """
+    n_samples = _check_lengths(
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+    )
+    positive, labels = _binary_target(y_true, pos_label)
+    scores = _positive_scores(y_pred, labels, pos_label)
+    weight = _check_sample_weight(sample_weight, n_samples)
+    groups = encode_sensitive_features(sensitive_features, n_samples=n_samples)
+    return _rates_table(positive, scores, weight, groups)
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Elementwise ratio, NaN where the denominator is zero."""
+    out = np.full_like(numerator, np.nan, dtype=float)
+    return np.divide(numerator, denominator, out=out, where=denominator > 0)
+
+
+def _rates_table(
+    positive: np.ndarray, scores: np.ndarray, weight: np.ndarray, groups: EncodedGroups
+) -> pd.DataFrame:
+    """Group rates from validated arrays by weighted ``np.bincount`` sums."""
+
+    def group_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(groups.codes, weights=values, minlength=groups.n_groups)
+
+    negative = 1.0 - positive
+    total = group_sum(weight)
+    n_positive, n_negative = group_sum(weight * positive), group_sum(weight * negative)
+    true_pos = group_sum(weight * scores * positive)  # soft TP: sum of s over Y=1
+    false_pos = group_sum(weight * scores * negative)  # soft FP: sum of s over Y=0
+    fpr = _safe_divide(false_pos, n_negative)
+    rates = {
+        "selection_rate": _safe_divide(true_pos + false_pos, total),
+        "tpr": _safe_divide(true_pos, n_positive),
+        "fpr": fpr,
+        "tnr": 1.0 - fpr,
+        "accuracy": _safe_divide(true_pos + n_negative - false_pos, total),
+        "count": np.bincount(groups.codes, minlength=groups.n_groups),
+    }
+    return pd.DataFrame(rates, index=pd.Index(groups.labels, name="group"))
+
+
+def _between_groups(rates: pd.Series) -> float:
+    """Largest minus smallest defined (non-NaN) group value; 0.0 with fewer than two."""
+    defined = rates.dropna()
+    if len(defined) < 2:
+        return 0.0
+    return float(defined.max() - defined.min())
+
+
+# ----------------------------------------------------------------------------------------------
+# Named metrics
+
+
+def demographic_parity_difference(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> float:
+    """Demographic parity difference ΔDP: gap in selection rate between groups.
+
+    .. math:: \\Delta_{DP} = \\max_a E[s \\mid A=a] - \\min_a E[s \\mid A=a]
+
+    With hard labels this equals fairlearn's ``demographic_parity_difference``; with
+    probabilities it is Fair Mixup's probability-level gap
+    :math:`|E[p \\mid A=0] - E[p \\mid A=1]|`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+
+    Returns
+    -------
+    float
+        ΔDP in ``[0, 1]``; 0 means equal selection rates.
+
+    See Also
+    --------
+    group_rates : The per-group table this is computed from.
+
+    Notes
+    -----
+    With more than two groups the difference is the worst pair, the largest group value
+    minus the smallest. A group with zero total weight is left out.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import demographic_parity_difference
+    >>> demographic_parity_difference(
+    ...     [1, 0, 1, 0], [0.75, 0.25, 0.5, 0.0], sensitive_features=["a", "a", "b", "b"])
+    0.25
+    """
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    return _between_groups(rates["selection_rate"])
+
+
+def equalized_odds_difference(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+    agg: Literal["sum", "max"] = "sum",
+) -> float:
+    """Equalized odds difference ΔEO: gaps in TPR and FPR between groups.
+
+    .. math::
+
+        \\Delta_{EO} = \\Delta_{TPR} + \\Delta_{FPR} \\quad (\\text{agg="sum"}), \\qquad
+        \\Delta_{EO} = \\max(\\Delta_{TPR}, \\Delta_{FPR}) \\quad (\\text{agg="max"})
+
+    where :math:`\\Delta_{TPR} = \\max_a TPR_a - \\min_a TPR_a` and likewise for FPR.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+    agg : {"sum", "max"}, default="sum"
+        ``"sum"`` is the definition written in the Fair Mixup, GCM, FAIRER and RUNNER
+        papers (on probabilities it is Fair Mixup's
+        :math:`\\sum_y |E[p \\mid A=0, Y=y] - E[p \\mid A=1, Y=y]|`). ``"max"`` equals
+        fairlearn's ``agg="worst_case"``, the metric in RUNNER's released code.
+
+    Returns
+    -------
+    float
+        ΔEO in ``[0, 2]`` for ``"sum"``, ``[0, 1]`` for ``"max"``.
+
+    See Also
+    --------
+    equal_opportunity_difference : The TPR part alone.
+    group_rates : The per-group table this is computed from.
+
+    Notes
+    -----
+    With more than two groups each difference is the worst pair (largest minus smallest
+    group rate). A group without positives has no TPR and is left out of ΔTPR, one
+    without negatives is left out of ΔFPR; with fewer than two defined rates that part
+    is 0.0.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import equalized_odds_difference
+    >>> y, pred, group = [1, 0, 1, 0], [1, 1, 0, 0], ["a", "a", "b", "b"]
+    >>> equalized_odds_difference(y, pred, sensitive_features=group)
+    2.0
+    >>> equalized_odds_difference(y, pred, sensitive_features=group, agg="max")
+    1.0
+    """
+    if agg not in ("sum", "max"):
+        raise ValueError(_MSG_AGG.format(agg=agg))
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    tpr_gap, fpr_gap = _between_groups(rates["tpr"]), _between_groups(rates["fpr"])
+    return tpr_gap + fpr_gap if agg == "sum" else max(tpr_gap, fpr_gap)
+
+
+def equal_opportunity_difference(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> float:
+    """Equal opportunity difference ΔEOp: gap in true positive rate between groups.
+
+    .. math:: \\Delta_{EOp} = \\max_a TPR_a - \\min_a TPR_a
+
+    This is also FairIF's EOD, :math:`|\\Delta TPR|`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+
+    Returns
+    -------
+    float
+        ΔEOp in ``[0, 1]``.
+
+    See Also
+    --------
+    equal_opportunity_ratio : The same rates as a ratio (GCM's "EOP").
+
+    Notes
+    -----
+    With more than two groups the difference is the worst pair. Groups without
+    positives have no TPR and are left out; with fewer than two defined TPRs the
+    result is 0.0.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import equal_opportunity_difference
+    >>> equal_opportunity_difference(
+    ...     [1, 1, 1, 1], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
+    0.5
+    """
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    return _between_groups(rates["tpr"])
+
+
+def equal_opportunity_ratio(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> float:
+    """Equal opportunity ratio: smallest over largest group true positive rate.
+
+    .. math:: EOP = \\min_a TPR_a / \\max_a TPR_a
+
+    GCM's "EOP" (its code uses this symmetric ratio; the paper writes
+    :math:`TPR_0 / TPR_1`) and fairlearn's ``equal_opportunity_ratio``. Greater is
+    fairer; 1 means equal TPRs.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+
+    Returns
+    -------
+    float
+        The ratio in ``[0, 1]``.
+
+    See Also
+    --------
+    equal_opportunity_difference : The same rates as a difference.
+
+    Notes
+    -----
+    Groups without positives are left out. The ratio is 1.0 when fewer than two groups
+    have a defined TPR or when every TPR is 0 (no disparity to measure).
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import equal_opportunity_ratio
+    >>> equal_opportunity_ratio(
+    ...     [1, 1, 1, 1], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
+    0.5
+    """
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    tpr = rates["tpr"].dropna()
+    if len(tpr) < 2 or tpr.max() == 0:
+        return 1.0
+    return float(tpr.min() / tpr.max())
+
+
+def accuracy_difference(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> float:
+    """Accuracy difference AD: gap in accuracy between groups (FairIF).
+
+    .. math:: AD = \\max_a ACC_a - \\min_a ACC_a
+
+    For two groups this is FairIF's :math:`|ACC_0 - ACC_1|`. With scores, the group
+    accuracy is the expected accuracy :math:`E[s Y + (1 - s)(1 - Y) \\mid A=a]`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+
+    Returns
+    -------
+    float
+        AD in ``[0, 1]``.
+
+    Notes
+    -----
+    With more than two groups the difference is the worst pair (largest minus smallest
+    group accuracy).
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import accuracy_difference
+    >>> accuracy_difference([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=[0, 0, 1, 1])
+    0.5
+    """
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    return _between_groups(rates["accuracy"])
+
+
+def average_odds_difference(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    pos_label: Any = 1,
+) -> float:
+    """Average odds difference AOD: mean of the TPR and TNR gaps (FairIF).
+
+    .. math:: AOD = \\tfrac{1}{2} (\\Delta_{TPR} + \\Delta_{TNR})
+
+    For two groups this is FairIF's :math:`\\frac12(|\\Delta TPR| + |\\Delta TNR|)`.
+    Since :math:`TNR = 1 - FPR`, it equals half of
+    ``equalized_odds_difference(..., agg="sum")``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label.
+
+    Returns
+    -------
+    float
+        AOD in ``[0, 1]``.
+
+    Notes
+    -----
+    With more than two groups each gap is the worst pair. Groups without positives
+    (negatives) are left out of the TPR (TNR) gap; with fewer than two defined rates
+    that gap is 0.0.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import average_odds_difference
+    >>> average_odds_difference(
+    ...     [1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=["a", "a", "b", "b"])
+    1.0
+    """
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    return 0.5 * (_between_groups(rates["tpr"]) + _between_groups(rates["tnr"]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Scorers
+
+FAIRNESS_METRICS: Mapping[str, Callable[..., float]] = {
+    "demographic_parity_difference": demographic_parity_difference,
+    "equalized_odds_difference": equalized_odds_difference,
+    "equal_opportunity_difference": equal_opportunity_difference,
+    "equal_opportunity_ratio": equal_opportunity_ratio,
+    "accuracy_difference": accuracy_difference,
+    "average_odds_difference": average_odds_difference,
+}
+_GREATER_IS_BETTER = frozenset({"equal_opportunity_ratio"})
+
+
+class _SensitiveScoreFunction:
+    """A metric that fails with a routing hint when no ``sensitive_features`` reach it.
+
+    It keeps the wrapped metric's name and signature, so scikit-learn's scorer still
+    finds the metric's ``pos_label`` default; a class (not a closure) so it pickles.
+    """
+
+    def __init__(self, metric: Callable[..., float]):
+        self.metric = metric
+        self.__name__ = getattr(metric, "__name__", type(metric).__name__)
+
+    @property
+    def __signature__(self) -> Signature:
+        return signature(self.metric)
+
+    def __call__(self, y_true, y_pred, **kwargs) -> float:
+        if kwargs.get("sensitive_features") is None:
+            raise TypeError(_MSG_NO_SENSITIVE.format(name=self.__name__))
+        return self.metric(y_true, y_pred, **kwargs)
+
+    def __repr__(self) -> str:
+        return self.__name__
+
+
+def _resolve_metric(metric: str | Callable[..., float]) -> Callable[..., float]:
+    if callable(metric):
+        return metric
+    if isinstance(metric, str) and metric in FAIRNESS_METRICS:
+        return FAIRNESS_METRICS[metric]
+    raise ValueError(_MSG_METRIC.format(names=sorted(FAIRNESS_METRICS), metric=metric))
+
+
+def make_fairness_scorer(
+    metric: str | Callable[..., float],
+    *,
+    greater_is_better: bool | None = None,
+    response_method: Literal["predict", "predict_proba"] = "predict",
+    **metric_kwargs: Any,
+) -> Callable[..., float]:
+    """Make a scikit-learn scorer from a fairness metric that receives ``sensitive_features``.
+
+    The scorer requests ``sensitive_features`` through metadata routing, so
+    ``GridSearchCV(...).fit(X, y, sensitive_features=A)`` and
+    ``cross_validate(..., params={"sensitive_features": A})`` pass each test fold's
+    slice of ``A`` to it.
+
+    Parameters
+    ----------
+    metric : str or callable
+        One of ``"demographic_parity_difference"``, ``"equalized_odds_difference"``,
+        ``"equal_opportunity_difference"``, ``"equal_opportunity_ratio"``,
+        ``"accuracy_difference"``, ``"average_odds_difference"``, or a callable
+        ``metric(y_true, y_pred, *, sensitive_features, **kwargs) -> float``.
+    greater_is_better : bool, default=None
+        Whether a larger metric value is better. None means False for the differences
+        and for callables, and True for ``"equal_opportunity_ratio"``. With False the
+        scorer returns the negated metric, so ``cv_results_`` holds values <= 0.
+    response_method : {"predict", "predict_proba"}, default="predict"
+        ``"predict"`` gives label-level metrics. ``"predict_proba"`` passes the
+        probability of the positive class (``pos_label``, by default 1, i.e. column 1
+        for 0/1 targets) and gives Fair Mixup's probability-level gaps.
+    **metric_kwargs : dict
+        Fixed keyword arguments for the metric, e.g. ``agg="max"`` or ``pos_label``.
+
+    Returns
+    -------
+    scorer : callable
+        A scorer from :func:`sklearn.metrics.make_scorer` whose score request includes
+        ``sensitive_features``.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is an unknown name, ``response_method`` is not supported, or
+        ``sensitive_features`` is given in ``metric_kwargs``.
+
+    See Also
+    --------
+    best_accuracy_within : A ``refit`` rule that uses such a scorer.
+
+    Notes
+    -----
+    The request is set inside ``sklearn.config_context(enable_metadata_routing=True)``,
+    so the scorer can be built before routing is switched on. It only *receives*
+    ``sensitive_features`` while routing is enabled
+    (``sklearn.set_config(enable_metadata_routing=True)``): with routing off,
+    scikit-learn passes no metadata to scorers and calling the scorer raises a
+    ``TypeError`` that says so (routing-off alternatives: put ``A`` in a column of
+    ``X`` and write a scorer ``f(estimator, X, y)``).
+
+    ``scorer.set_score_request(...)`` replaces the whole request in scikit-learn, so to
+    also route sample weights call
+    ``scorer.set_score_request(sensitive_features=True, sample_weight=True)``.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from skfairnn.metrics import make_fairness_scorer
+    >>> make_fairness_scorer("equalized_odds_difference", agg="max")
+    make_scorer(equalized_odds_difference, greater_is_better=False, \
+response_method='predict', agg=max)
+    """
+    if response_method not in ("predict", "predict_proba"):
+        raise ValueError(_MSG_RESPONSE.format(method=response_method))
+    if "sensitive_features" in metric_kwargs:
+        raise ValueError(_MSG_SCORER_KWARGS)
+    function = _resolve_metric(metric)
+    if greater_is_better is None:
+        greater_is_better = isinstance(metric, str) and metric in _GREATER_IS_BETTER
+    scorer = make_scorer(
+        _SensitiveScoreFunction(function),
+        greater_is_better=greater_is_better,
+        response_method=response_method,
+        **metric_kwargs,
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer.set_score_request(sensitive_features=True)
+    return scorer
+
+
+# ----------------------------------------------------------------------------------------------
+# Model selection under a fairness budget
+
+
+class _BestAccuracyWithin:
+    """``refit`` callable of :func:`best_accuracy_within` (a class so that it pickles)."""
+
+    def __init__(self, fairness_key: str, bound: float, accuracy: str):
+        self.fairness_key = fairness_key
+        self.bound = bound
+        self.accuracy = accuracy
+
+    def __call__(self, cv_results: Mapping[str, ArrayLike]) -> int:
+        gap = np.abs(_cv_column(cv_results, self.fairness_key))
+        score = _cv_column(cv_results, self.accuracy)
+        feasible = np.flatnonzero(gap <= self.bound)  # NaN gaps are never feasible
+        if len(feasible):
+            score = np.where(np.isnan(score), -np.inf, score)[feasible]
+            # Highest score first; ties go to the smaller gap, then the first candidate.
+            return int(feasible[np.lexsort((gap[feasible], -score))[0]])
+        if np.isnan(gap).all():
+            raise ValueError(_MSG_NO_GAP.format(key=f"mean_test_{self.fairness_key}"))
+        index = int(np.nanargmin(gap))
+        message = _MSG_OVER_BUDGET.format(
+            key=self.fairness_key, bound=self.bound, index=index, gap=gap[index]
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        return index
+
+    def __repr__(self) -> str:
+        return (
+            f"best_accuracy_within({self.fairness_key!r}, {self.bound!r}, "
+            f"accuracy={self.accuracy!r})"
+        )
+
+
+def _cv_column(cv_results: Mapping[str, ArrayLike], name: str) -> np.ndarray:
+    """``cv_results["mean_test_<name>"]`` as floats; KeyError naming the missing key."""
+    key = f"mean_test_{name}"
+    if key not in cv_results:
+        names = sorted(
+            k.removeprefix("mean_test_") for k in cv_results if k.startswith("mean_test_")
+        )
+        raise KeyError(_MSG_CV_KEY.format(key=key, names=names))
+    return np.asarray(cv_results[key], dtype=float)
+
+
+def best_accuracy_within(
+    fairness_key: str, bound: float, *, accuracy: str = "accuracy"
+) -> Callable[[Mapping[str, ArrayLike]], int]:
+    """Refit rule for a search: best accuracy among candidates within a fairness budget.
+
+    Use it as ``GridSearchCV(..., scoring={accuracy: ..., fairness_key: ...},
+    refit=best_accuracy_within(fairness_key, bound, accuracy=accuracy))``.
+
+    Parameters
+    ----------
+    fairness_key : str
+        Key of the fairness scorer in the ``scoring`` dict; its mean test score is read
+        from ``cv_results["mean_test_<fairness_key>"]``. Difference scorers from
+        :func:`make_fairness_scorer` are negated, so the budget is applied to the
+        absolute value.
+    bound : float
+        The budget :math:`\\varepsilon \\ge 0`: a candidate is feasible when
+        ``|mean_test_<fairness_key>| <= bound``.
+    accuracy : str, default="accuracy"
+        Key of the performance scorer (greater is better) in the ``scoring`` dict, e.g.
+        ``"ap"`` for average precision.
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> int``, the index of the chosen candidate: the feasible
+        one with the highest mean ``accuracy`` score (ties: smaller gap, then first).
+        If no candidate is feasible it returns the one with the smallest gap and
+        warns with a ``UserWarning``.
+
+    Raises
+    ------
+    ValueError
+        If ``bound`` is negative or not a number. ``refit`` raises ``KeyError`` naming the
+        missing ``mean_test_*`` column, and ``ValueError`` if every gap is NaN.
+
+    See Also
+    --------
+    make_fairness_scorer : Builds the fairness scorer.
+
+    Examples
+    --------
+    >>> from skfairnn.metrics import best_accuracy_within
+    >>> refit = best_accuracy_within("eo", 0.05, accuracy="ap")
+    >>> refit({"mean_test_eo": [-0.02, -0.04, -0.10], "mean_test_ap": [0.70, 0.72, 0.80]})
+    1
+    """
+    if isinstance(bound, bool) or not isinstance(bound, Real) or not bound >= 0:
+        raise ValueError(_MSG_BOUND.format(bound=bound))
+    return _BestAccuracyWithin(fairness_key, float(bound), accuracy)

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: BSD-3-Clause
+import numpy as np
+import pytest
+import torch
+
+from skfairnn.gaps import (
+    demographic_parity_gap,
+    equal_opportunity_gap,
+    equalized_odds_gap,
+    fairness_gap,
+    group_means,
+)
+
+
+def _data():
+    scores = torch.tensor([0.9, 0.2, 0.6, 0.4, 0.7, 0.1], dtype=torch.float64)
+    y = torch.tensor([1, 0, 1, 0, 1, 0])
+    groups = torch.tensor([0, 0, 1, 1, 1, 0])
+    return scores, y, groups
+
+
+def test_group_means_match_numpy_with_weights():
+    scores, _, groups = _data()
+    weights = torch.tensor([1.0, 2.0, 1.0, 1.0, 3.0, 1.0], dtype=torch.float64)
+    means, totals = group_means(scores, groups, 3, weights)
+    s, g, w = scores.numpy(), groups.numpy(), weights.numpy()
+    for k in (0, 1):
+        assert means[k].item() == pytest.approx(np.average(s[g == k], weights=w[g == k]))
+    assert totals.tolist() == [4.0, 5.0, 0.0]
+    assert means[2].item() == 0.0  # absent group: zero, not NaN
+
+
+def test_two_group_gaps_equal_the_papers_formulas():
+    scores, y, groups = _data()
+    s, yy, g = scores.numpy(), y.numpy(), groups.numpy()
+    dp = abs(s[g == 0].mean() - s[g == 1].mean())
+    per_label = [
+        abs(s[(g == 0) & (yy == k)].mean() - s[(g == 1) & (yy == k)].mean()) for k in (0, 1)
+    ]
+    assert demographic_parity_gap(scores, y, groups, 2).item() == pytest.approx(dp)
+    assert equalized_odds_gap(scores, y, groups, 2).item() == pytest.approx(sum(per_label))
+    assert equalized_odds_gap(scores, y, groups, 2, agg="max").item() == pytest.approx(
+        max(per_label)
+    )
+    assert equal_opportunity_gap(scores, y, groups, 2).item() == pytest.approx(per_label[1])
+
+
+def test_three_groups_use_the_worst_pair():
+    scores = torch.tensor([0.1, 0.2, 0.5, 0.6, 0.9, 1.0])
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])
+    y = torch.zeros(6, dtype=torch.long)
+    assert demographic_parity_gap(scores, y, groups, 3).item() == pytest.approx(0.8)
+
+
+def test_absent_group_and_single_group_batches_are_finite_and_differentiable():
+    scores = torch.tensor([0.3, 0.7], requires_grad=True)
+    groups = torch.tensor([1, 1])
+    y = torch.tensor([1, 1])
+    for constraint in ("demographic_parity", "equalized_odds", "equal_opportunity"):
+        gap = fairness_gap(constraint, scores, y, groups, 3)
+        assert gap.item() == 0.0
+        gap.backward()
+        assert torch.isfinite(scores.grad).all()
+
+
+def test_gradient_matches_finite_differences():
+    scores, y, groups = _data()
+    scores = scores.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda s: equalized_odds_gap(s, y, groups, 2), (scores,), eps=1e-6
+    )
+
+
+def test_unknown_constraint_is_named():
+    scores, y, groups = _data()
+    with pytest.raises(ValueError, match="constraint must be one of"):
+        fairness_gap("fairest", scores, y, groups, 2)
