@@ -390,6 +390,9 @@ class FairIFReweighter(BaseEstimator):
         Gaps predicted after re-weighting with ``sample_weight_``.
     gap_influence_ : ndarray of shape (n_train, n_constraints)
         Change of each gap per unit weight of each training row.
+    l2_weight_max_ : float
+        The smallest ``l2_weight`` giving ``ε = 0`` (uniform weights),
+        ``2‖A d‖``: a scale for choosing ``l2_weight``.
 
     See Also
     --------
@@ -644,3 +647,4 @@ class FairIFReweighter(BaseEstimator):
         self.validation_gaps_ = influence.gaps
         self.predicted_gaps_ = influence.predict((factor - 1.0) / n_train)
         self.gap_influence_ = influence.influence
+        self.l2_weight_max_ = float(2 * np.linalg.norm(influence.influence @ influence.gaps))
