@@ -346,8 +346,12 @@ class FairIFReweighter(BaseEstimator):
         logistic regression).
     damping : float, default=0.01
         Added to the curvature's diagonal.
-    lissa_depth : int, default=1000
-        LiSSA recursion depth ``J``.
+    lissa_depth : int, default=300
+        LiSSA recursion depth ``J``. A truncated recursion acts as extra
+        damping of about ``scale / J`` in flat directions of the curvature,
+        so deeper is more exact and proportionally slower; 300 keeps the
+        whole fit within about 1.5× an ERM fit at 200,000 rows (see
+        ``benchmarks/bench_fairif.py``).
     lissa_repeats : int, default=1
         LiSSA repetitions ``T``.
     lissa_batch_size : int, default=256
@@ -485,7 +489,7 @@ class FairIFReweighter(BaseEstimator):
         hessian="lissa",
         curvature="hessian",
         damping=0.01,
-        lissa_depth=1000,
+        lissa_depth=300,
         lissa_repeats=1,
         lissa_batch_size=256,
         lissa_scale=None,

@@ -251,3 +251,27 @@ def test_estimators_that_cannot_be_used_are_clear_errors():
         FairIFReweighter(LogisticRegression()).fit(X, y, sensitive_features=A)
     with pytest.raises(ValueError, match="l2_weight"):
         FairIFReweighter(l2_weight=-1).fit(X, y, sensitive_features=A)
+
+
+def test_registry_entries_build_unfitted_meta_estimators():
+    from skfairnn.benchmarks.methods import METHODS
+
+    for name in ("fairif", "reweighting"):
+        estimator = METHODS[name]("equalized_odds", 0, True)
+        assert isinstance(estimator, ReweightedClassifier)
+        assert not getattr(estimator.estimator, "initialized_", False)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fairif_on_cuda_matches_cpu(biased_data):
+    X, y, group = biased_data
+    known = np.where(np.arange(len(y)) % 4 == 0, group, None).astype(object)
+    weights = []
+    for device in ("cpu", "cuda"):
+        net = ERMClassifier(
+            MLP, module__hidden_sizes=(16,), max_epochs=3, device=device, random_state=0
+        )
+        weighter = FairIFReweighter(net, curvature="gauss_newton", hessian="cg", random_state=0)
+        weights.append(weighter.fit(X, y, sensitive_features=known).sample_weight_)
+    np.testing.assert_allclose(weights[0], weights[1], atol=0.05)
