@@ -3,7 +3,13 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairerClassifier, FairRegClassifier, GCMClassifier
+from .methods import (
+    AdversarialClassifier,
+    ERMClassifier,
+    FairerClassifier,
+    FairRegClassifier,
+    GCMClassifier,
+)
 from .weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
 __version__ = "0.1.0"
@@ -14,6 +20,7 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "AdversarialClassifier",
     "GCMClassifier",
     "FairerClassifier",
     "FairIFReweighter",

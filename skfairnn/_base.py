@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -81,6 +82,13 @@ def _to_numpy(X):
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
     return X
+
+
+def _dense_float32(X) -> np.ndarray:
+    """Inputs as a dense float32 array (sparse one-hot encodings are densified)."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def _dataset_columns(dataset) -> tuple[dict, np.ndarray | None]:
@@ -268,18 +276,23 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = str(self.device).startswith("cuda")
+        tags.input_tags.sparse = True  # densified: tabular one-hot encodings fit in memory
         return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "classes_")
 
     # -------------------------------------------------------- data handling
-    _X_CHECKS = {"dtype": [np.float32, np.float64], "allow_nd": True}
+    _X_CHECKS = {
+        "dtype": [np.float32, np.float64],
+        "allow_nd": True,
+        "accept_sparse": ["csr", "csc", "coo"],
+    }
 
     def _validate_X(self, X) -> np.ndarray:
         """Validate inputs at predict time against what ``fit`` saw."""
         X = validate_data(self, _to_numpy(X), reset=False, **self._X_CHECKS)
-        return X.astype(np.float32, copy=False)
+        return _dense_float32(X)
 
     def _encode_target(self, y, *, reset: bool) -> np.ndarray:
         check_classification_targets(y)
@@ -336,7 +349,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool):
         X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
-        X = X.astype(np.float32, copy=False)
+        X = _dense_float32(X)
         y_encoded = self._encode_target(y, reset=reset)
         groups = self._encode_groups(sensitive_features, len(X), reset=reset)
         if reset:
@@ -369,9 +382,10 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
         Parameters
         ----------
-        X : array-like, DataFrame or Tensor of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame or Tensor of shape (n_samples, n_features)
             Inputs (numerical; encode categorical columns beforehand, e.g. in
-            a Pipeline). Image inputs ``(n, C, H, W)`` work with a CNN module.
+            a Pipeline). Sparse matrices (one-hot encodings) are densified.
+            Image inputs ``(n, C, H, W)`` work with a CNN module.
         y : array-like of shape (n_samples,)
             Binary labels of any type.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, k), default=None

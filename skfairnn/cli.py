@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--out", default="skfairnn_out", help="output folder")
         command.add_argument("--quick", action="store_true", help="short training (smoke run)")
         command.add_argument("--data-home", default=None)
+        command.add_argument("--device", default=None, help="e.g. cuda (default: cpu)")
         command.add_argument("--quiet", action="store_true")
 
     sub.add_parser("list", help="list methods and experiments")

@@ -24,6 +24,17 @@ def _factory(name: str):
         raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}.") from None
 
 
+def _on_device(estimator, device):
+    """Set ``device`` on a network or on the network inside a meta-estimator."""
+    if device is None:
+        return estimator
+    params = estimator.get_params()
+    for key in ("device", "estimator__device"):
+        if key in params:
+            return estimator.set_params(**{key: device})
+    return estimator
+
+
 def compare(
     dataset: str = "adult",
     methods: Sequence[str] = ("erm", "oversample", "fairreg"),
@@ -33,6 +44,7 @@ def compare(
     quick: bool = False,
     data_home=None,
     selection: str = "hard",
+    device: str | None = None,
     progress=None,
 ) -> pd.DataFrame:
     """Run each method on each seed's split; one row per (method, seed).
@@ -51,6 +63,8 @@ def compare(
         Short training (smoke runs).
     selection : {"hard", "prob", "last"}, default="hard"
         Epoch-selection rule (:func:`~skfairnn.benchmarks.evaluate`).
+    device : str, default=None
+        Training device of the networks (``"cuda"``); ``None`` keeps the default.
     progress : callable, default=None
         Called with a message after each run.
     """
@@ -60,7 +74,7 @@ def compare(
     for seed in seeds:
         data = load_protocol_data(dataset, seed=seed, data_home=data_home)
         for name, factory in factories.items():
-            estimator = factory(constraint, seed, quick)
+            estimator = _on_device(factory(constraint, seed, quick), device)
             result = evaluate(estimator, data, constraint=constraint, selection=selection)
             rows.append({"method": name, "seed": seed, **result})
             if progress is not None:

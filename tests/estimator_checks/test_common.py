@@ -14,7 +14,7 @@ Expected failures, with reasons, are listed once here:
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfairnn import ERMClassifier, FairRegClassifier
+from skfairnn import AdversarialClassifier, ERMClassifier, FairRegClassifier
 
 # enough training for the blob checks (accuracy > 0.83) while staying fast
 FAST = dict(max_epochs=30, lr=1e-2, batch_size=64, module__hidden_sizes=(32,), random_state=0)
@@ -22,6 +22,7 @@ FAST = dict(max_epochs=30, lr=1e-2, batch_size=64, module__hidden_sizes=(32,), r
 ESTIMATORS = [
     ERMClassifier(**FAST),
     FairRegClassifier(**FAST),
+    AdversarialClassifier(**FAST),
 ]
 
 SKORCH_INIT = "skorch's __init__ sets history_/initialized_/virtual_params_ and dunder kwargs"

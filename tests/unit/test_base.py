@@ -237,3 +237,12 @@ def test_module_with_wrong_output_shape_is_named(data):
         ERMClassifier(
             module=torch.nn.Linear, module__in_features=4, module__out_features=2, max_epochs=1
         ).fit(X, y)
+
+
+def test_sparse_input_is_densified(data):
+    import scipy.sparse as sp
+
+    X, y, A = data
+    dense = FairRegClassifier(**SMALL).fit(X, y, sensitive_features=A)
+    sparse = FairRegClassifier(**SMALL).fit(sp.csr_matrix(X), y, sensitive_features=A)
+    np.testing.assert_allclose(dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)))
