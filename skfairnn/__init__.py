@@ -9,6 +9,7 @@ from .methods import (
     FairerClassifier,
     FairRegClassifier,
     GCMClassifier,
+    RunnerClassifier,
 )
 from .weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
@@ -23,6 +24,7 @@ __all__ = [
     "AdversarialClassifier",
     "GCMClassifier",
     "FairerClassifier",
+    "RunnerClassifier",
     "FairIFReweighter",
     "KamiranCaldersReweighter",
     "ReweightedClassifier",

@@ -6,6 +6,7 @@ from .erm import ERMClassifier
 from .fairer import FairerClassifier
 from .fairreg import FairRegClassifier
 from .gcm import GCMClassifier
+from .runner import RunnerClassifier
 
 __all__ = [
     "AdversarialClassifier",
@@ -13,4 +14,5 @@ __all__ = [
     "FairRegClassifier",
     "FairerClassifier",
     "GCMClassifier",
+    "RunnerClassifier",
 ]

@@ -14,7 +14,14 @@ Expected failures, with reasons, are listed once here:
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfairnn import AdversarialClassifier, ERMClassifier, FairRegClassifier
+from skfairnn import (
+    AdversarialClassifier,
+    ERMClassifier,
+    FairerClassifier,
+    FairRegClassifier,
+    GCMClassifier,
+    RunnerClassifier,
+)
 
 # enough training for the blob checks (accuracy > 0.83) while staying fast
 FAST = dict(max_epochs=30, lr=1e-2, batch_size=64, module__hidden_sizes=(32,), random_state=0)
@@ -23,6 +30,9 @@ ESTIMATORS = [
     ERMClassifier(**FAST),
     FairRegClassifier(**FAST),
     AdversarialClassifier(**FAST),
+    RunnerClassifier(**FAST),
+    GCMClassifier(**FAST),
+    FairerClassifier(**FAST),
 ]
 
 SKORCH_INIT = "skorch's __init__ sets history_/initialized_/virtual_params_ and dunder kwargs"
