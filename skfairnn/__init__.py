@@ -11,6 +11,7 @@ from .methods import (
     GCMClassifier,
     RunnerClassifier,
 )
+from .weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,7 @@ __all__ = [
     "GCMClassifier",
     "FairerClassifier",
     "RunnerClassifier",
+    "FairIFReweighter",
+    "KamiranCaldersReweighter",
+    "ReweightedClassifier",
 ]

@@ -21,6 +21,7 @@ from ..methods import (
     GCMClassifier,
     RunnerClassifier,
 )
+from ..weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
 
 __all__ = ["METHODS", "paper_training", "balanced_sampling", "register_method"]
 
@@ -132,5 +133,34 @@ register_method(
         constraint=constraint,
         sampling=balanced_sampling(constraint),
         **paper_training(constraint, random_state, quick),
+    ),
+)
+
+
+def _fairif(constraint, random_state, quick):
+    """FairIF (stage one and two: the Vanilla network); groups of 20% of the rows are used.
+
+    The harness passes every training row's group, so ``FairIFReweighter``
+    holds out ``validation_fraction=0.2`` of them as its validation set (the
+    rows without groups in FairIF's setting are the other 80%). The MLP's
+    curvature is the Gauss-Newton matrix (positive semi-definite; the Hessian
+    of a 200-200 ReLU net at an approximate minimum can make LiSSA diverge).
+    """
+    training = paper_training(constraint, random_state, quick)
+    weighter = FairIFReweighter(
+        ERMClassifier(sampling="random", **training),
+        curvature="gauss_newton",
+        lissa_depth=50 if quick else 300,
+        random_state=random_state,
+    )
+    return ReweightedClassifier(weighter, ERMClassifier(sampling="random", **training))
+
+
+register_method("fairif", _fairif)
+register_method(
+    "reweighting",
+    lambda constraint, random_state, quick: ReweightedClassifier(
+        KamiranCaldersReweighter(),
+        ERMClassifier(sampling="random", **paper_training(constraint, random_state, quick)),
     ),
 )
