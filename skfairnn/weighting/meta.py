@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import metadata_routing
+from sklearn.utils import get_tags, metadata_routing
 from sklearn.utils.metadata_routing import (
     MetadataRequest,
     MetadataRouter,
@@ -17,7 +19,9 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from ..exceptions import FairnessWarning
 from ..groups import MISSING_CODE, encode_sensitive_features
+from ..utils._sklearn import num_samples
 from ._common import check_accepts_sample_weight
 
 __all__ = ["ReweightedClassifier"]
@@ -29,6 +33,13 @@ def _estimator_has(method: str):
         return hasattr(target, method)
 
     return check
+
+
+_MSG_NO_GROUPS = (
+    "ReweightedClassifier.fit got no sensitive_features for its weighter, so the "
+    "estimator is trained without fairness weights (only the user's sample_weight). "
+    "Pass sensitive_features=... (with metadata routing enabled inside a Pipeline)."
+)
 
 
 def _has_missing(sensitive_features, n_samples: int) -> bool:
@@ -57,8 +68,11 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    weighter_ : estimator
-        The fitted weighter.
+    weighter_ : estimator or None
+        The fitted weighter; ``None`` when ``fit`` got no
+        ``sensitive_features`` (then the estimator trains unweighted and a
+        :class:`~skfairnn.FairnessWarning` is issued, as the in-processing
+        methods do).
     estimator_ : classifier
         The classifier trained with the weights.
     sample_weight_ : ndarray of shape (n_samples,)
@@ -132,18 +146,28 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self
         """
         check_accepts_sample_weight(self.estimator, "ReweightedClassifier")
+        if y is None:
+            raise ValueError(
+                "ReweightedClassifier requires y to be passed, but the target y is None."
+            )
+        n_samples = num_samples(y)
         weighter_params, estimator_params = self._split_metadata(
             sensitive_features, sample_weight, fit_params
         )
         groups = estimator_params.get("sensitive_features")
-        if groups is not None and _has_missing(groups, len(y)):
+        if groups is not None and _has_missing(groups, n_samples):
             estimator_params.pop("sensitive_features")
-        self.weighter_ = clone(self.weighter).fit(X, y, **weighter_params)
-        weights = np.asarray(self.weighter_.sample_weight_, dtype=np.float64)
-        if weights.shape != (len(y),):
+        if weighter_params.get("sensitive_features") is None:
+            warnings.warn(_MSG_NO_GROUPS, FairnessWarning, stacklevel=2)
+            self.weighter_ = None
+            weights = np.ones(n_samples)
+        else:
+            self.weighter_ = clone(self.weighter).fit(X, y, **weighter_params)
+            weights = np.asarray(self.weighter_.sample_weight_, dtype=np.float64)
+        if weights.shape != (n_samples,):
             raise ValueError(
                 f"{type(self.weighter).__name__}.sample_weight_ has shape {weights.shape}; "
-                f"expected one weight per row, ({len(y)},)."
+                f"expected one weight per row, ({n_samples},)."
             )
         if sample_weight is not None:
             weights = weights * np.asarray(sample_weight, dtype=np.float64)
@@ -215,6 +239,15 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def n_features_in_(self) -> int:
         check_is_fitted(self)
         return self.estimator_.n_features_in_
+
+    def __sklearn_tags__(self):
+        """The estimator's input and classifier tags (binary-only, sparse input, ...)."""
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags
+        tags.classifier_tags = inner.classifier_tags
+        tags.non_deterministic = inner.non_deterministic
+        return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "estimator_")

@@ -21,6 +21,8 @@ from skfairnn import (
     FairerClassifier,
     FairRegClassifier,
     GCMClassifier,
+    KamiranCaldersReweighter,
+    ReweightedClassifier,
     RunnerClassifier,
 )
 
@@ -34,6 +36,7 @@ ESTIMATORS = [
     RunnerClassifier(**FAST),
     GCMClassifier(**FAST),
     FairerClassifier(**FAST),
+    ReweightedClassifier(KamiranCaldersReweighter(), ERMClassifier(**FAST)),
 ]
 
 SKORCH_INIT = "skorch's __init__ sets history_/initialized_/virtual_params_ and dunder kwargs"
