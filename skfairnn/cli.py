@@ -62,6 +62,25 @@ def _write(results: pd.DataFrame, summary: pd.DataFrame, out: Path, stem: str, g
     plot_pareto(results, out / f"{stem}_pareto.png", gap=gap, title=title)
 
 
+def _reporter(args, log, stem: str, gap: str):
+    """Log each finished run and append it to ``<out>/<stem>_runs.jsonl`` at once."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}_runs.jsonl"
+    path.write_text("")
+
+    def report(row: dict) -> None:
+        with path.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        if not args.quiet:
+            log(
+                f"{row['method']} seed {row['seed']}: AP {row['ap']:.3f} {gap} {row[gap]:.3f} "
+                f"({row['fit_time']:.0f} s)"
+            )
+
+    return report
+
+
 def _run_compare(args, log) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
@@ -69,6 +88,7 @@ def _run_compare(args, log) -> int:
         log(f"unknown method(s) {unknown}; available: {sorted(METHODS)}")
         return 2
     start = time.perf_counter()
+    stem = f"compare_{args.dataset}_{args.constraint}"
     results = compare(
         args.dataset,
         methods,
@@ -77,7 +97,8 @@ def _run_compare(args, log) -> int:
         quick=args.quick,
         data_home=args.data_home,
         selection=args.selection,
-        progress=None if args.quiet else log,
+        device=args.device,
+        progress=_reporter(args, log, stem, GAP_COLUMNS[args.constraint][0]),
     )
     summary = summarize(results)
     print(
@@ -85,7 +106,6 @@ def _run_compare(args, log) -> int:
         f"{' (quick)' if args.quick else ''}:\n"
     )
     print(summary.to_string())
-    stem = f"compare_{args.dataset}_{args.constraint}"
     _write(
         results,
         summary,
@@ -129,7 +149,8 @@ def _run_reproduce(args, log) -> int:
             quick=args.quick,
             data_home=args.data_home,
             selection=spec["selection"],
-            progress=None if args.quiet else log,
+            device=args.device,
+            progress=_reporter(args, log, name, spec["columns"][-1]),
         )
         summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
         table = _published_table(spec, summary)

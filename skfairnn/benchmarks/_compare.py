@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._data import load_protocol_data
-from ._protocol import GAP_COLUMNS, evaluate
+from ._protocol import evaluate
 from .methods import METHODS
 
 __all__ = ["compare", "summarize", "plot_pareto", "SUMMARY_COLUMNS"]
@@ -66,7 +66,7 @@ def compare(
     device : str, default=None
         Training device of the networks (``"cuda"``); ``None`` keeps the default.
     progress : callable, default=None
-        Called with a message after each run.
+        Called with each run's row (a dict) as soon as it is done.
     """
     factories = {name: _factory(name) for name in methods}
     seeds = range(seeds) if isinstance(seeds, int) else seeds
@@ -78,10 +78,7 @@ def compare(
             result = evaluate(estimator, data, constraint=constraint, selection=selection)
             rows.append({"method": name, "seed": seed, **result})
             if progress is not None:
-                progress(
-                    f"{name} seed {seed}: AP {result['ap']:.3f} "
-                    f"{GAP_COLUMNS[constraint][0]} {result[GAP_COLUMNS[constraint][0]]:.3f}"
-                )
+                progress(rows[-1])
     return pd.DataFrame(rows)
 
 

@@ -122,6 +122,8 @@ def test_cli_compare_writes_table_csv_and_plot(tmp_path, capsys):
     assert "fairreg" in printed and "fit_time" in printed
     runs = pd.read_csv(tmp_path / "compare_german_equalized_odds_runs.csv")
     assert len(runs) == 2
+    streamed = (tmp_path / "compare_german_equalized_odds_runs.jsonl").read_text().splitlines()
+    assert len(streamed) == 2  # each run is written as soon as it finishes
     assert (tmp_path / "compare_german_equalized_odds_pareto.png").stat().st_size > 1000
 
 
