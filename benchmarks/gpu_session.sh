@@ -15,12 +15,22 @@ if [ "$PART" = tests ]; then
   python3 benchmarks/bench_runner.py --device cuda --epochs 3 --repeats 2 --threads 4 2>&1 | tail -12 | tee "$OUT/bench_runner_cuda.txt"
   python3 benchmarks/bench_gradient_methods.py --model resnet18 --device cuda --epochs 1 --repeats 2 2>&1 | tail -12 | tee "$OUT/bench_gradient_resnet18_cuda.txt"
 else
-  pids=()
-  for experiment in gcm-adult-eo fairer-adult-dp runner-adult-dp runner-adult-eo baselines-adult-eo runner-compas-dp; do
-    OMP_NUM_THREADS=2 python3 -m skfairnn.cli reproduce "$experiment" --seeds 5 --device cuda \
-      --out "$OUT" --quiet > "$OUT/$experiment.txt" 2>&1 &
+  # one process per (dataset, constraint, selection, method): 5 seeds each, all on the GPU
+  work=/tmp/repro; mkdir -p "$work"; pids=()
+  run() {  # dataset constraint selection method
+    local tag="$1_$2_$3_$4"
+    OMP_NUM_THREADS=1 timeout "${REPRO_LIMIT:-560}" python3 -m skfairnn.cli compare \
+      --dataset "$1" --constraint "$2" --selection "$3" --methods "$4" --seeds 5 \
+      --device cuda --out "$work/$tag" > "$work/$tag.log" 2>&1 &
     pids+=($!)
-  done
+  }
+  for m in erm oversample fairreg gcm_t0 gcm_t2 adversarial runner; do
+    run adult equalized_odds hard $m; done
+  for m in erm fairreg fairer adversarial runner; do run adult demographic_parity hard $m; done
+  for m in fairreg fairer; do run adult demographic_parity prob $m; done
+  for m in erm reweighting runner; do run compas demographic_parity hard $m; done
   wait "${pids[@]}"
-  tail -n 12 "$OUT"/*.txt
+  cat "$work"/*/*_runs.jsonl > "$OUT/all_runs.jsonl"
+  tar czf "$OUT/repro.tgz" -C "$work" .
+  grep -h "seed" "$work"/*.log | tail -n 5
 fi
