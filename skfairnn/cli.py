@@ -11,6 +11,7 @@ and prints the published numbers beside ours.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--constraint", default="equalized_odds", choices=sorted(GAP_COLUMNS))
     cmp.add_argument("--selection", default="hard", choices=["hard", "prob", "last"])
+    cmp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="override a parameter of every method that has it, e.g. --set fairness_weight=0.4",
+    )
 
     rep = sub.add_parser("reproduce", help="rerun the papers' experiments")
     rep.add_argument("experiments", nargs="*", help=f"default: all of {', '.join(REPRODUCTIONS)}")
@@ -60,6 +68,20 @@ def _write(results: pd.DataFrame, summary: pd.DataFrame, out: Path, stem: str, g
     results.to_csv(out / f"{stem}_runs.csv", index=False)
     summary.to_csv(out / f"{stem}_summary.csv")
     plot_pareto(results, out / f"{stem}_pareto.png", gap=gap, title=title)
+
+
+def _parse_overrides(pairs: list[str]) -> dict:
+    """``["fairness_weight=0.4", "module__hidden_sizes=(64,)"]`` as a parameter dict."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--set expects PARAM=VALUE; got {pair!r}")
+        try:
+            overrides[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[name] = text  # a plain string such as a constraint name
+    return overrides
 
 
 def _reporter(args, log, stem: str, gap: str):
@@ -98,6 +120,7 @@ def _run_compare(args, log) -> int:
         data_home=args.data_home,
         selection=args.selection,
         device=args.device,
+        overrides=_parse_overrides(args.set),
         progress=_reporter(args, log, stem, GAP_COLUMNS[args.constraint][0]),
     )
     summary = summarize(results)

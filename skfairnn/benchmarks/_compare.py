@@ -35,6 +35,25 @@ def _on_device(estimator, device):
     return estimator
 
 
+def _with_overrides(estimator, overrides):
+    """Set the overrides this estimator has (directly or on its inner network).
+
+    ``module__*`` keys always apply to a network (skorch creates them on demand).
+    """
+    if not overrides:
+        return estimator
+    params = estimator.get_params()
+    chosen = {}
+    for name, value in overrides.items():
+        for prefix in ("", "estimator__"):
+            if prefix + name in params or (
+                name.startswith("module__") and prefix + "module" in params
+            ):
+                chosen[prefix + name] = value
+                break
+    return estimator.set_params(**chosen)
+
+
 def compare(
     dataset: str = "adult",
     methods: Sequence[str] = ("erm", "oversample", "fairreg"),
@@ -45,6 +64,7 @@ def compare(
     data_home=None,
     selection: str = "hard",
     device: str | None = None,
+    overrides: dict | None = None,
     progress=None,
 ) -> pd.DataFrame:
     """Run each method on each seed's split; one row per (method, seed).
@@ -65,6 +85,9 @@ def compare(
         Epoch-selection rule (:func:`~skfairnn.benchmarks.evaluate`).
     device : str, default=None
         Training device of the networks (``"cuda"``); ``None`` keeps the default.
+    overrides : dict, default=None
+        Parameters set on every method that has them (others are left alone),
+        e.g. ``{"fairness_weight": 0.4}`` for a sweep.
     progress : callable, default=None
         Called with each run's row (a dict) as soon as it is done.
     """
@@ -74,7 +97,8 @@ def compare(
     for seed in seeds:
         data = load_protocol_data(dataset, seed=seed, data_home=data_home)
         for name, factory in factories.items():
-            estimator = _on_device(factory(constraint, seed, quick), device)
+            estimator = _with_overrides(factory(constraint, seed, quick), overrides)
+            estimator = _on_device(estimator, device)
             result = evaluate(estimator, data, constraint=constraint, selection=selection)
             rows.append({"method": name, "seed": seed, **result})
             if progress is not None:

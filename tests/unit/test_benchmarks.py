@@ -135,3 +135,33 @@ def test_cli_rejects_unknown_method(tmp_path, capsys):
 def test_cli_list(capsys):
     assert main(["list"]) == 0
     assert "fairreg" in capsys.readouterr().out
+
+
+def test_cli_set_overrides_parameters(tmp_path, capsys):
+    code = main(
+        [
+            "compare",
+            "--dataset",
+            "german",
+            "--methods",
+            "fairreg",
+            "--seeds",
+            "1",
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--set",
+            "fairness_weight=0.0",
+            "--set",
+            "module__hidden_sizes=(4,)",
+        ]
+    )
+    assert code == 0
+    from skfairnn.benchmarks._compare import _with_overrides
+
+    estimator = _with_overrides(
+        METHODS["fairreg"]("equalized_odds", 0, True),
+        {"fairness_weight": 0.0, "alignment_weight": 1.0},
+    )
+    assert estimator.fairness_weight == 0.0 and not hasattr(estimator, "alignment_weight")
