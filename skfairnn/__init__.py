@@ -3,8 +3,20 @@
 
 from ._base import FairBatch, FairNetClassifier
 from .exceptions import FairnessWarning
-from .methods import ERMClassifier, FairerClassifier, FairRegClassifier, GCMClassifier
-from .weighting import InfluencePruner
+from .methods import (
+    AdversarialClassifier,
+    ERMClassifier,
+    FairerClassifier,
+    FairRegClassifier,
+    GCMClassifier,
+    RunnerClassifier,
+)
+from .weighting import (
+    FairIFReweighter,
+    InfluencePruner,
+    KamiranCaldersReweighter,
+    ReweightedClassifier,
+)
 
 __version__ = "0.1.0"
 
@@ -14,7 +26,12 @@ __all__ = [
     "FairnessWarning",
     "ERMClassifier",
     "FairRegClassifier",
+    "AdversarialClassifier",
     "GCMClassifier",
     "FairerClassifier",
+    "RunnerClassifier",
+    "FairIFReweighter",
+    "KamiranCaldersReweighter",
+    "ReweightedClassifier",
     "InfluencePruner",
 ]

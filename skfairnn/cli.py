@@ -11,6 +11,7 @@ and prints the published numbers beside ours.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--constraint", default="equalized_odds", choices=sorted(GAP_COLUMNS))
     cmp.add_argument("--selection", default="hard", choices=["hard", "prob", "last"])
+    cmp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="override a parameter of every method that has it, e.g. --set fairness_weight=0.4",
+    )
 
     rep = sub.add_parser("reproduce", help="rerun the papers' experiments")
     rep.add_argument("experiments", nargs="*", help=f"default: all of {', '.join(REPRODUCTIONS)}")
@@ -62,6 +70,39 @@ def _write(results: pd.DataFrame, summary: pd.DataFrame, out: Path, stem: str, g
     plot_pareto(results, out / f"{stem}_pareto.png", gap=gap, title=title)
 
 
+def _parse_overrides(pairs: list[str]) -> dict:
+    """``["fairness_weight=0.4", "module__hidden_sizes=(64,)"]`` as a parameter dict."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--set expects PARAM=VALUE; got {pair!r}")
+        try:
+            overrides[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[name] = text  # a plain string such as a constraint name
+    return overrides
+
+
+def _reporter(args, log, stem: str, gap: str):
+    """Log each finished run and append it to ``<out>/<stem>_runs.jsonl`` at once."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}_runs.jsonl"
+    path.write_text("")
+
+    def report(row: dict) -> None:
+        with path.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        if not args.quiet:
+            log(
+                f"{row['method']} seed {row['seed']}: AP {row['ap']:.3f} {gap} {row[gap]:.3f} "
+                f"({row['fit_time']:.0f} s)"
+            )
+
+    return report
+
+
 def _run_compare(args, log) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
@@ -69,6 +110,7 @@ def _run_compare(args, log) -> int:
         log(f"unknown method(s) {unknown}; available: {sorted(METHODS)}")
         return 2
     start = time.perf_counter()
+    stem = f"compare_{args.dataset}_{args.constraint}"
     results = compare(
         args.dataset,
         methods,
@@ -77,7 +119,9 @@ def _run_compare(args, log) -> int:
         quick=args.quick,
         data_home=args.data_home,
         selection=args.selection,
-        progress=None if args.quiet else log,
+        device=args.device,
+        overrides=_parse_overrides(args.set),
+        progress=_reporter(args, log, stem, GAP_COLUMNS[args.constraint][0]),
     )
     summary = summarize(results)
     print(
@@ -85,7 +129,6 @@ def _run_compare(args, log) -> int:
         f"{' (quick)' if args.quick else ''}:\n"
     )
     print(summary.to_string())
-    stem = f"compare_{args.dataset}_{args.constraint}"
     _write(
         results,
         summary,
@@ -129,7 +172,8 @@ def _run_reproduce(args, log) -> int:
             quick=args.quick,
             data_home=args.data_home,
             selection=spec["selection"],
-            progress=None if args.quiet else log,
+            device=args.device,
+            progress=_reporter(args, log, name, spec["columns"][-1]),
         )
         summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
         table = _published_table(spec, summary)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._data import load_protocol_data
-from ._protocol import GAP_COLUMNS, evaluate
+from ._protocol import evaluate
 from .methods import METHODS
 
 __all__ = ["compare", "summarize", "plot_pareto", "SUMMARY_COLUMNS"]
@@ -35,6 +35,25 @@ def _on_device(estimator, device):
     return estimator
 
 
+def _with_overrides(estimator, overrides):
+    """Set the overrides this estimator has (directly or on its inner network).
+
+    ``module__*`` keys always apply to a network (skorch creates them on demand).
+    """
+    if not overrides:
+        return estimator
+    params = estimator.get_params()
+    chosen = {}
+    for name, value in overrides.items():
+        for prefix in ("", "estimator__"):
+            if prefix + name in params or (
+                name.startswith("module__") and prefix + "module" in params
+            ):
+                chosen[prefix + name] = value
+                break
+    return estimator.set_params(**chosen)
+
+
 def compare(
     dataset: str = "adult",
     methods: Sequence[str] = ("erm", "oversample", "fairreg"),
@@ -45,6 +64,7 @@ def compare(
     data_home=None,
     selection: str = "hard",
     device: str | None = None,
+    overrides: dict | None = None,
     progress=None,
 ) -> pd.DataFrame:
     """Run each method on each seed's split; one row per (method, seed).
@@ -65,8 +85,11 @@ def compare(
         Epoch-selection rule (:func:`~skfairnn.benchmarks.evaluate`).
     device : str, default=None
         Training device of the networks (``"cuda"``); ``None`` keeps the default.
+    overrides : dict, default=None
+        Parameters set on every method that has them (others are left alone),
+        e.g. ``{"fairness_weight": 0.4}`` for a sweep.
     progress : callable, default=None
-        Called with a message after each run.
+        Called with each run's row (a dict) as soon as it is done.
     """
     factories = {name: _factory(name) for name in methods}
     seeds = range(seeds) if isinstance(seeds, int) else seeds
@@ -74,14 +97,12 @@ def compare(
     for seed in seeds:
         data = load_protocol_data(dataset, seed=seed, data_home=data_home)
         for name, factory in factories.items():
-            estimator = _on_device(factory(constraint, seed, quick), device)
+            estimator = _with_overrides(factory(constraint, seed, quick), overrides)
+            estimator = _on_device(estimator, device)
             result = evaluate(estimator, data, constraint=constraint, selection=selection)
             rows.append({"method": name, "seed": seed, **result})
             if progress is not None:
-                progress(
-                    f"{name} seed {seed}: AP {result['ap']:.3f} "
-                    f"{GAP_COLUMNS[constraint][0]} {result[GAP_COLUMNS[constraint][0]]:.3f}"
-                )
+                progress(rows[-1])
     return pd.DataFrame(rows)
 
 

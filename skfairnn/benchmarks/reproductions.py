@@ -69,10 +69,10 @@ REPRODUCTIONS: dict[str, dict] = {
         "constraint": "demographic_parity",
         "selection": "hard",
         "columns": ("ap", "acc", "dp"),
-        "methods": ("erm", "reweighing", "runner"),
+        "methods": ("erm", "reweighting", "runner"),
         "published": {
             "erm": {"ap": 0.643, "acc": 0.655, "dp": 0.174},
-            "reweighing": {"ap": 0.637, "acc": 0.643, "dp": 0.029},
+            "reweighting": {"ap": 0.637, "acc": 0.643, "dp": 0.029},
             "runner": {"ap": 0.623, "acc": 0.649, "dp": 0.006},
         },
     },

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The papers' analysis tools: gradient diagnostics, influence scores, callbacks and plots."""
+"""The papers' analysis tools: gradient, neuron and influence diagnostics, callbacks, plots."""
 
 from ._callbacks import ContributionDisparityLogger, NeuronParityLogger
 from ._gradient import group_contribution_disparity, neuron_parity_scores
@@ -8,15 +8,27 @@ from ._influence import (
     fairness_influence_scores,
     pairwise_fairness_influence,
 )
+from ._neuron_plots import plot_neuron_discrimination_buckets
+from ._neurons import (
+    NeuronDiscriminationLogger,
+    neuron_discrimination,
+    neuron_discrimination_buckets,
+    neuron_unfairness_importance,
+)
 from ._plot import plot_contribution_disparity
 
 __all__ = [
-    "group_contribution_disparity",
-    "neuron_parity_scores",
+    "ContributionDisparityLogger",
+    "NeuronDiscriminationLogger",
+    "NeuronParityLogger",
     "constraint_gradient",
     "fairness_influence_scores",
+    "group_contribution_disparity",
+    "neuron_discrimination",
+    "neuron_discrimination_buckets",
+    "neuron_parity_scores",
+    "neuron_unfairness_importance",
     "pairwise_fairness_influence",
-    "ContributionDisparityLogger",
-    "NeuronParityLogger",
     "plot_contribution_disparity",
+    "plot_neuron_discrimination_buckets",
 ]

@@ -1,6 +1,49 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Influence machinery: per-sample gradients, inverse-Hessian products, NTK products."""
+"""Influence-function machinery on :mod:`torch.func`.
 
+Building blocks for influence-based weighting (FairIF) and fairness influence
+scores: a stateless view of a trained network (:class:`FunctionalModel`,
+optionally restricted to its last layers), per-sample loss gradients
+(``vmap(grad)``), streamed gradient–vector dot products, Hessian-vector
+products and inverse-HVP solvers (LiSSA, conjugate gradients, exact).
+Nothing here forms an ``n × P`` or ``n × n`` matrix unless asked to
+(:func:`per_sample_grads`, :func:`dense_hessian` are for small problems).
+"""
+
+from ._functional import (
+    FunctionalModel,
+    bce_with_logits,
+    iter_chunks,
+    last_layer_parameters,
+)
+from ._grads import grad_dot, iter_per_sample_grads, mean_loss_grad, per_sample_grads
+from ._hessian import (
+    CURVATURES,
+    INVERSE_HVP_METHODS,
+    dense_hessian,
+    estimate_top_eigenvalue,
+    hvp,
+    inverse_hvp,
+)
 from ._ntk import network_outputs, ntk_diagonal, ntk_matrix, ntk_weighted_sum
 
-__all__ = ["network_outputs", "ntk_diagonal", "ntk_matrix", "ntk_weighted_sum"]
+__all__ = [
+    "CURVATURES",
+    "FunctionalModel",
+    "INVERSE_HVP_METHODS",
+    "bce_with_logits",
+    "dense_hessian",
+    "estimate_top_eigenvalue",
+    "grad_dot",
+    "hvp",
+    "inverse_hvp",
+    "iter_chunks",
+    "iter_per_sample_grads",
+    "last_layer_parameters",
+    "mean_loss_grad",
+    "network_outputs",
+    "ntk_diagonal",
+    "ntk_matrix",
+    "ntk_weighted_sum",
+    "per_sample_grads",
+]

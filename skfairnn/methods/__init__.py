@@ -1,9 +1,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """In-processing methods: one small class each on :class:`~skfairnn.FairNetClassifier`."""
 
+from .adversarial import AdversarialClassifier
 from .erm import ERMClassifier
 from .fairer import FairerClassifier
 from .fairreg import FairRegClassifier
 from .gcm import GCMClassifier
+from .runner import RunnerClassifier
 
-__all__ = ["ERMClassifier", "FairRegClassifier", "GCMClassifier", "FairerClassifier"]
+__all__ = [
+    "AdversarialClassifier",
+    "ERMClassifier",
+    "FairRegClassifier",
+    "FairerClassifier",
+    "GCMClassifier",
+    "RunnerClassifier",
+]

@@ -1,6 +1,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Pre-processing weighters: fit on the data, expose ``sample_weight_``."""
+"""Sample weighters and the meta-estimator that trains with their weights.
 
+A *weighter* is a scikit-learn estimator whose ``fit(X, y, *,
+sensitive_features=None, sample_weight=None)`` sets ``sample_weight_`` (one
+weight per input row); :class:`ReweightedClassifier` fits a weighter and then
+any classifier that accepts ``sample_weight``.
+"""
+
+from .fairif import FairIFReweighter
+from .kamiran_calders import KamiranCaldersReweighter
+from .meta import ReweightedClassifier
 from .pruning import HingeLoss, InfluencePruner
 
-__all__ = ["HingeLoss", "InfluencePruner"]
+__all__ = [
+    "FairIFReweighter",
+    "HingeLoss",
+    "InfluencePruner",
+    "KamiranCaldersReweighter",
+    "ReweightedClassifier",
+]

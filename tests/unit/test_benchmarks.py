@@ -122,6 +122,8 @@ def test_cli_compare_writes_table_csv_and_plot(tmp_path, capsys):
     assert "fairreg" in printed and "fit_time" in printed
     runs = pd.read_csv(tmp_path / "compare_german_equalized_odds_runs.csv")
     assert len(runs) == 2
+    streamed = (tmp_path / "compare_german_equalized_odds_runs.jsonl").read_text().splitlines()
+    assert len(streamed) == 2  # each run is written as soon as it finishes
     assert (tmp_path / "compare_german_equalized_odds_pareto.png").stat().st_size > 1000
 
 
@@ -133,3 +135,33 @@ def test_cli_rejects_unknown_method(tmp_path, capsys):
 def test_cli_list(capsys):
     assert main(["list"]) == 0
     assert "fairreg" in capsys.readouterr().out
+
+
+def test_cli_set_overrides_parameters(tmp_path, capsys):
+    code = main(
+        [
+            "compare",
+            "--dataset",
+            "german",
+            "--methods",
+            "fairreg",
+            "--seeds",
+            "1",
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--set",
+            "fairness_weight=0.0",
+            "--set",
+            "module__hidden_sizes=(4,)",
+        ]
+    )
+    assert code == 0
+    from skfairnn.benchmarks._compare import _with_overrides
+
+    estimator = _with_overrides(
+        METHODS["fairreg"]("equalized_odds", 0, True),
+        {"fairness_weight": 0.0, "alignment_weight": 1.0},
+    )
+    assert estimator.fairness_weight == 0.0 and not hasattr(estimator, "alignment_weight")

@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""skfairnn.influence against loop and dense references on tiny models."""
+
+import numpy as np
+import pytest
+import torch
+
+from skfairnn.influence import (
+    FunctionalModel,
+    bce_with_logits,
+    dense_hessian,
+    grad_dot,
+    hvp,
+    inverse_hvp,
+    last_layer_parameters,
+    mean_loss_grad,
+    per_sample_grads,
+)
+from skfairnn.modules import MLP, LogisticRegressionModule
+
+
+def _data(n=60, d=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    y = (X[:, 0] + 0.5 * torch.randn(n, generator=generator, dtype=torch.float64) > 0).double()
+    return X, y
+
+
+def _mlp(d=4, seed=0):
+    torch.manual_seed(seed)
+    return MLP(d, (5,), activation="tanh").double()
+
+
+def _fitted_logistic(X, y):
+    """Logistic regression trained to convergence with LBFGS (a strict minimum)."""
+    module = LogisticRegressionModule(X.shape[1]).double()
+    optimizer = torch.optim.LBFGS(
+        module.parameters(),
+        max_iter=500,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-14,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        loss = bce_with_logits(module(X), y).mean() + 1e-3 * sum(
+            (p**2).sum() for p in module.parameters()
+        )
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return module
+
+
+def _loop_grads(module, X, y):
+    rows = []
+    for i in range(len(X)):
+        module.zero_grad()
+        bce_with_logits(module(X[i : i + 1]), y[i : i + 1]).sum().backward()
+        rows.append(torch.cat([p.grad.reshape(-1) for p in module.parameters()]))
+    return torch.stack(rows)
+
+
+def test_per_sample_grads_match_loop():
+    X, y = _data()
+    module = _mlp()
+    expected = _loop_grads(module, X, y)
+    got = per_sample_grads(FunctionalModel(module), X, y, chunk_size=7)
+    torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize("method", ["jvp", "vmap"])
+def test_grad_dot_matches_dense_product(method):
+    X, y = _data()
+    module = _mlp()
+    model = FunctionalModel(module)
+    vectors = torch.randn(3, model.n_params, dtype=torch.float64)
+    expected = _loop_grads(module, X, y) @ vectors.T
+    got = grad_dot(model, X, y, vectors, chunk_size=11, method=method)
+    torch.testing.assert_close(got, expected)
+    single = grad_dot(model, X, y, vectors[0], method=method)
+    torch.testing.assert_close(single, expected[:, 0])
+
+
+def test_mean_loss_grad_matches_autograd():
+    X, y = _data()
+    module = _mlp()
+    weights = torch.rand(len(X), dtype=torch.float64)
+    (weights * bce_with_logits(module(X), y)).mean().backward()
+    expected = torch.cat([p.grad.reshape(-1) for p in module.parameters()])
+    got = mean_loss_grad(FunctionalModel(module), X, y, weights=weights, chunk_size=13)
+    torch.testing.assert_close(got, expected)
+
+
+def _autograd_hessian(module, X, y, weights):
+    model = FunctionalModel(module)
+    flat = model.flatten(model.params)
+
+    def loss(theta):
+        return (weights * bce_with_logits(model.logits(model.unflatten(theta), X), y)).mean()
+
+    return torch.autograd.functional.hessian(loss, flat)
+
+
+def test_hvp_and_dense_hessian_match_autograd():
+    X, y = _data()
+    module = _mlp()
+    model = FunctionalModel(module)
+    weights = torch.rand(len(X), dtype=torch.float64)
+    expected = _autograd_hessian(module, X, y, weights)
+    torch.testing.assert_close(dense_hessian(model, X, y, weights=weights, chunk_size=17), expected)
+    vectors = torch.randn(2, model.n_params, dtype=torch.float64)
+    got = hvp(model, X, y, vectors, weights=weights, chunk_size=9)
+    torch.testing.assert_close(got, vectors @ expected)
+
+
+def test_gauss_newton_is_psd_and_equals_hessian_for_logistic_regression():
+    X, y = _data()
+    mlp = FunctionalModel(_mlp())
+    gauss_newton = dense_hessian(mlp, X, y, curvature="gauss_newton")
+    assert torch.linalg.eigvalsh(gauss_newton).min() > -1e-10
+    vectors = torch.randn(2, mlp.n_params, dtype=torch.float64)
+    torch.testing.assert_close(
+        hvp(mlp, X, y, vectors, curvature="gauss_newton", chunk_size=8), vectors @ gauss_newton
+    )
+    linear = FunctionalModel(LogisticRegressionModule(4).double())
+    torch.testing.assert_close(
+        dense_hessian(linear, X, y, curvature="gauss_newton"), dense_hessian(linear, X, y)
+    )
+
+
+@pytest.mark.parametrize("method", ["exact", "cg", "lissa"])
+def test_inverse_hvp_matches_exact_inverse_on_logistic_regression(method):
+    X, y = _data(n=200)
+    model = FunctionalModel(_fitted_logistic(X, y))
+    damping = 1e-3
+    matrix = _autograd_hessian(model.module, X, y, torch.ones(len(X), dtype=torch.float64))
+    vectors = torch.randn(2, model.n_params, dtype=torch.float64)
+    expected = torch.linalg.solve(matrix + damping * torch.eye(model.n_params), vectors.T).T
+    got = inverse_hvp(
+        model,
+        X,
+        y,
+        vectors,
+        method=method,
+        damping=damping,
+        depth=300,
+        repeats=4,
+        batch_size=200,
+        random_state=0,
+    )
+    error = (got - expected).norm(dim=1) / expected.norm(dim=1)
+    assert error.max() < (0.1 if method == "lissa" else 1e-6)
+
+
+def test_lissa_divergence_is_reported():
+    X, y = _data()
+    model = FunctionalModel(_fitted_logistic(X, y))
+    with pytest.raises(FloatingPointError, match="LiSSA diverged"):
+        inverse_hvp(
+            model,
+            X,
+            y,
+            torch.ones(model.n_params, dtype=torch.float64),
+            scale=1e-3,
+            depth=300,
+            random_state=0,
+        )
+
+
+def test_last_layer_restriction_gives_the_sub_block():
+    X, y = _data()
+    module = MLP(4, (5, 3)).double()
+    names = last_layer_parameters(module, 1)
+    assert names == ["net.4.weight", "net.4.bias"]
+    full = per_sample_grads(FunctionalModel(module), X, y)
+    last = per_sample_grads(FunctionalModel(module, names), X, y)
+    torch.testing.assert_close(last, full[:, -last.shape[1] :])
+
+
+def test_bad_arguments_are_named():
+    X, y = _data()
+    model = FunctionalModel(_mlp())
+    with pytest.raises(ValueError, match="method must be one of"):
+        inverse_hvp(model, X, y, torch.ones(model.n_params), method="newton")
+    with pytest.raises(ValueError, match="curvature must be one of"):
+        inverse_hvp(model, X, y, torch.ones(model.n_params), curvature="fisher")
+    with pytest.raises(ValueError, match="variable parameters"):
+        model.unflatten(torch.ones(3))
+    with pytest.raises(ValueError, match="not parameters"):
+        FunctionalModel(_mlp(), ["nope"])
+    with pytest.raises(ValueError, match="method must be one of"):
+        grad_dot(model, X, y, torch.ones(model.n_params), method="loop")
+    big = FunctionalModel(MLP(200, (200,)))
+    with pytest.raises(ValueError, match="too large"):
+        dense_hessian(big, torch.zeros(2, 200), torch.zeros(2))
+    assert np.isfinite(model.n_params)

@@ -1,0 +1,334 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""RunnerClassifier: diagnosis (Eq. 6-7) and stabilizing loss (Eq. 8-10) vs hand computations."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from skfairnn import ERMClassifier, FairBatch, RunnerClassifier
+from skfairnn._activations import n_selected, neuron_discrimination
+from skfairnn.modules import ConvNet, LogisticRegressionModule
+
+# ----------------------------------------------------------------- helpers
+
+
+def tiny_net(seed=0):
+    """3 -> 4 -> 3 -> 1 with smooth activations, float64 (finite differences are exact)."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
+    return net.double()
+
+
+def tiny_batch(groups=(0, 0, 0, 1, 1, 1, 0, 1, 0, 1), n_groups=2):
+    rng = np.random.default_rng(1)
+    X = torch.as_tensor(rng.normal(size=(len(groups), 3)))
+    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1, 1, 0][: len(groups)], dtype=torch.float64)
+    group = torch.as_tensor(groups)
+    return FairBatch(X, y, group, torch.ones(len(groups), dtype=torch.float64), n_groups)
+
+
+def relaxed_gap(p, batch, constraint):
+    """Eq. 3-4 by hand for two groups."""
+    g0, g1 = batch.group == 0, batch.group == 1
+    if constraint == "demographic_parity":
+        return abs(p[g0].mean() - p[g1].mean())
+    total = 0.0
+    for label in [0, 1] if constraint == "equalized_odds" else [1]:
+        c = batch.y == label
+        total = total + abs(p[g0 & c].mean() - p[g1 & c].mean())
+    return total
+
+
+def hand_importance(net, batch, constraint):
+    """Eq. 6 per neuron, sum_j (w_mj * dGap/dw_mj)^2, gradient by central differences."""
+    out = {}
+    for name in ("0", "2"):
+        weight = getattr(net, name).weight
+        grad = torch.zeros_like(weight)
+        with torch.no_grad():
+            for index in np.ndindex(*weight.shape):
+                old = weight[index].item()
+                values = []
+                for step in (1e-6, -1e-6):
+                    weight[index] = old + step
+                    p = torch.sigmoid(net(batch.X)[:, 0])
+                    values.append(float(relaxed_gap(p, batch, constraint)))
+                weight[index] = old
+                grad[index] = (values[0] - values[1]) / 2e-6
+            out[name] = ((weight * grad) ** 2).sum(1)
+    return out
+
+
+def hand_activations(net, X):
+    h1 = torch.tanh(net[0](X))
+    return {"1": h1, "3": torch.tanh(net[2](h1))}
+
+
+def prepared(net, **params):
+    clf = RunnerClassifier(module=net, **params)
+    clf.initialize()
+    clf.sensitive_groups_ = np.array([0, 1])
+    clf.module_.train()
+    return clf
+
+
+def step_loss(clf, batch):
+    logits = clf.infer(batch.X)
+    return clf.fairness_loss(batch, logits, training=True)
+
+
+# ----------------------------------------------------------------- diagnosis
+
+
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
+def test_selection_is_top_k_of_hand_importance(constraint):
+    net, batch = tiny_net(), tiny_batch()
+    clf = prepared(net, top_k=2, constraint=constraint)
+    with torch.no_grad():
+        expected = hand_importance(net, batch, constraint)
+    step_loss(clf, batch)
+    assert clf.layers_ == ["0", "2"]
+    assert clf.activation_modules_ == ["1", "3"]
+    for name in ["0", "2"]:
+        want = set(torch.topk(expected[name], 2).indices.tolist())
+        assert set(clf.selected_neurons_[name].tolist()) == want, name
+
+
+def test_importance_variants_by_hand():
+    from skfairnn._activations import neuron_importance
+
+    weight = torch.tensor([[1.0, -2.0], [3.0, 0.5]])
+    grad = torch.tensor([[0.5, 1.0], [-1.0, 2.0]])
+    # rows: products (0.5, -2) and (-3, 1)
+    torch.testing.assert_close(neuron_importance(weight, grad), torch.tensor([4.25, 10.0]))
+    torch.testing.assert_close(neuron_importance(weight, grad, "neuron"), torch.tensor([2.25, 4.0]))
+    conv = torch.ones(2, 1, 2, 2)  # 2 channels, importance summed over the kernel
+    torch.testing.assert_close(neuron_importance(conv, 2 * conv), torch.tensor([16.0, 16.0]))
+
+
+@pytest.mark.parametrize(
+    ("top_k", "size", "expected"),
+    [(0.1, 200, 20), (0.29, 100, 29), (0.05, 10, 1), (1.0, 7, 7), (3, 7, 3), (7, 7, 7)],
+)
+def test_n_selected(top_k, size, expected):
+    assert n_selected(top_k, size) == expected
+
+
+def test_n_selected_count_larger_than_layer():
+    with pytest.raises(ValueError, match=r"top_k=9 is larger than layer 'fc'.*8 neurons"):
+        n_selected(9, 8, "fc")
+
+
+# ------------------------------------------------------------ stabilizing loss
+
+
+def hand_loss(net, batch, selected, constraint, output_gap):
+    acts = hand_activations(net, batch.X)
+    g0, g1 = batch.group == 0, batch.group == 1
+    cells = {
+        "demographic_parity": [torch.ones_like(g0)],
+        "equalized_odds": [batch.y == 0, batch.y == 1],
+    }[constraint]
+    total = 0.0
+    for name, act in zip(["0", "2"], ["1", "3"]):
+        a = acts[act][:, selected[name]]
+        delta = sum((a[g0 & c].mean(0) - a[g1 & c].mean(0)).abs() for c in cells)
+        total = total + delta.mean()
+    if output_gap:
+        total = total + relaxed_gap(torch.sigmoid(net(batch.X)[:, 0]), batch, constraint)
+    return total
+
+
+@pytest.mark.parametrize(
+    ("constraint", "output_gap", "includes_gap"),
+    [
+        ("demographic_parity", None, False),
+        ("equalized_odds", None, True),
+        ("equalized_odds", False, False),
+        ("demographic_parity", True, True),
+    ],
+)
+def test_stabilizing_loss_value(constraint, output_gap, includes_gap):
+    net, batch = tiny_net(), tiny_batch()
+    clf = prepared(net, top_k=0.5, constraint=constraint, output_gap=output_gap)
+    loss = step_loss(clf, batch)
+    expected = hand_loss(net, batch, clf.selected_neurons_, constraint, includes_gap)
+    torch.testing.assert_close(loss, expected)
+
+
+def test_stabilizing_loss_gradient_matches_finite_differences():
+    net, batch = tiny_net(), tiny_batch()
+    clf = prepared(net, top_k=2, constraint="equalized_odds")
+    loss = step_loss(clf, batch)
+    params = list(net.parameters())
+    grads = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        for param, grad in zip(params, grads):
+            for index in list(np.ndindex(*param.shape))[:6]:
+                old = param[index].item()
+                values = []
+                for step in (1e-6, -1e-6):
+                    param[index] = old + step
+                    with torch.enable_grad():
+                        values.append(float(step_loss(clf, batch).detach()))
+                param[index] = old
+                fd = (values[0] - values[1]) / 2e-6
+                assert abs(fd - grad[index].item()) < 1e-6, (param.shape, index)
+
+
+def test_importance_is_constant_in_the_graph():
+    """Only the stabilizing loss is differentiated: UI (Eq. 6) enters as selected indices."""
+    net, batch = tiny_net(), tiny_batch()
+    clf = prepared(net, top_k=1.0, constraint="demographic_parity")
+    loss = step_loss(clf, batch)
+    torch.testing.assert_close(
+        loss,
+        hand_loss(net, batch, {"0": [0, 1, 2, 3], "2": [0, 1, 2]}, "demographic_parity", False),
+    )
+
+
+def test_more_than_two_groups_uses_worst_pair():
+    acts = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 5.0], [0.0, 5.0], [4.0, 1.0], [4.0, 1.0]])
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])
+    y = torch.tensor([0.0, 1, 0, 1, 0, 1])
+    dp = neuron_discrimination(acts, y, groups, 3, "demographic_parity")
+    torch.testing.assert_close(dp, torch.tensor([4.0, 5.0]))  # means (2,0), (0,5), (4,1)
+    eo = neuron_discrimination(acts, y, groups, 3, "equalized_odds")
+    torch.testing.assert_close(eo, torch.tensor([4.0 + 4.0, 5.0 + 5.0]))
+    eop = neuron_discrimination(acts, y, groups, 3, "equal_opportunity")
+    torch.testing.assert_close(eop, torch.tensor([4.0, 5.0]))
+
+
+def test_three_groups_in_a_step():
+    net = tiny_net()
+    batch = tiny_batch(groups=(0, 1, 2, 0, 1, 2, 0, 1, 2, 0), n_groups=3)
+    clf = prepared(net, top_k=1.0)
+    loss = step_loss(clf, batch)
+    acts = hand_activations(net, batch.X)
+    expected = 0.0
+    for act in ("1", "3"):
+        means = torch.stack([acts[act][batch.group == g].mean(0) for g in range(3)])
+        expected = expected + (means.max(0).values - means.min(0).values).mean()
+    torch.testing.assert_close(loss, expected)
+
+
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
+def test_absent_group_or_cell_gives_finite_loss_and_gradient(constraint):
+    net = tiny_net()
+    batch = tiny_batch(groups=(0,) * 10)
+    if constraint == "equalized_odds":  # group 1 only with y = 0: the y = 1 cell lacks it
+        batch = tiny_batch(groups=(0, 0, 0, 1, 0, 1, 1, 0, 0, 1))
+    clf = prepared(net, top_k=2, constraint=constraint)
+    loss = step_loss(clf, batch)
+    grads = torch.autograd.grad(loss, list(net.parameters()), allow_unused=True)
+    assert torch.isfinite(loss)
+    assert all(g is None or torch.isfinite(g).all() for g in grads)
+
+
+# ---------------------------------------------------------------- training
+
+
+def gap(clf, X, group):
+    p = clf.predict_proba(X)[:, 1]
+    return abs(p[group == 0].mean() - p[group == 1].mean())
+
+
+def test_reduces_demographic_parity_gap(biased_data):
+    X, y, group = biased_data
+    common = dict(max_epochs=10, module__hidden_sizes=(16, 16), random_state=0)
+    erm = ERMClassifier(sampling="group_balanced", **common).fit(X, y, sensitive_features=group)
+    runner = RunnerClassifier(fairness_weight=0.5, top_k=0.25, **common)
+    runner.fit(X, y, sensitive_features=group)
+    assert gap(runner, X, group) < 0.3 * gap(erm, X, group)
+    assert (runner.predict(X) == y).mean() > 0.7
+
+
+def test_one_forward_per_training_step(biased_data):
+    """Diagnosis reuses the step's forward pass: no copy of the model, no second forward."""
+    X, y, group = biased_data
+    net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    calls = []
+    net.register_forward_hook(lambda *args: calls.append(1))
+    clf = RunnerClassifier(net, max_epochs=2, batches_per_epoch=3, batch_size=64, random_state=0)
+    clf.fit(X, y, sensitive_features=group)
+    assert len(calls) == 6
+    assert clf.module_ is net
+
+
+def test_conv_layers_and_channels_as_neurons():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(48, 1, 8, 8)).astype(np.float32)
+    group = rng.integers(0, 2, 48)
+    y = (X[:, 0, :4].mean((1, 2)) + 0.5 * group > 0.2).astype(int)
+    clf = RunnerClassifier(
+        ConvNet,
+        module__channels=(4, 6),
+        module__hidden_size=8,
+        top_k=2,
+        max_epochs=1,
+        batch_size=24,
+        random_state=0,
+    ).fit(X, y, sensitive_features=group)
+    assert clf.layers_ == ["features.0", "features.3", "head.0"]
+    assert clf.activation_modules_ == ["features.1", "features.4", "head.1"]
+    assert {k: len(v) for k, v in clf.selected_neurons_.items()} == dict.fromkeys(clf.layers_, 2)
+    assert int(clf.selected_neurons_["features.3"].max()) < 6
+
+
+class FunctionalNet(nn.Module):
+    def __init__(self, input_dim):
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(input_dim, 6), nn.Linear(6, 6), nn.Linear(6, 1)
+
+    def forward(self, X):
+        return self.out(torch.relu(self.fc2(torch.relu(self.fc1(X)))))
+
+
+def test_custom_module_and_named_layers(biased_data):
+    X, y, group = biased_data
+    clf = RunnerClassifier(FunctionalNet, max_epochs=1, random_state=0)
+    clf.fit(X[:300], y[:300], sensitive_features=group[:300])
+    assert clf.layers_ == ["fc1", "fc2"]
+    assert clf.activation_modules_ == ["fc1", "fc2"]  # no activation module: layer outputs
+    clf.set_params(layers=["fc2"]).fit(X[:300], y[:300], sensitive_features=group[:300])
+    assert list(clf.selected_neurons_) == ["fc2"]
+
+
+def test_pickle_round_trip(biased_data):
+    X, y, group = biased_data
+    clf = RunnerClassifier(max_epochs=1, module__hidden_sizes=(8,), random_state=0)
+    clf.fit(X[:300], y[:300], sensitive_features=group[:300])
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(copy.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+    copy.partial_fit(X[:300], y[:300], sensitive_features=group[:300])
+    assert set(copy.selected_neurons_) == {"net.0"}
+
+
+# ------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": 1.5}, "top_k"),
+        ({"top_k": -0.1}, "top_k"),
+        ({"top_k": 100}, "larger than layer 'net.0'"),
+        ({"module": LogisticRegressionModule}, "`layers` parameter"),
+        ({"layers": ["nope"]}, "'nope' is not an nn.Linear or nn.Conv2d"),
+        ({"layers": ["net.1"]}, "'net.1' is not an nn.Linear"),
+        ({"layers": "net.0"}, "layers"),
+        ({"constraint": "fairest"}, "constraint"),
+        ({"fairness_weight": -1.0}, "fairness_weight"),
+        ({"importance": "taylor"}, "importance"),
+    ],
+)
+def test_bad_parameters(biased_data, params, match):
+    X, y, group = biased_data
+    defaults = {} if "module" in params else {"module__hidden_sizes": (8,)}
+    clf = RunnerClassifier(**{"max_epochs": 1, **defaults, **params})
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X[:100], y[:100], sensitive_features=group[:100])
