@@ -21,7 +21,12 @@ from ..methods import (
     GCMClassifier,
     RunnerClassifier,
 )
-from ..weighting import FairIFReweighter, KamiranCaldersReweighter, ReweightedClassifier
+from ..weighting import (
+    FairIFReweighter,
+    InfluencePruner,
+    KamiranCaldersReweighter,
+    ReweightedClassifier,
+)
 
 __all__ = ["METHODS", "paper_training", "balanced_sampling", "register_method"]
 
@@ -164,3 +169,24 @@ register_method(
         ERMClassifier(sampling="random", **paper_training(constraint, random_state, quick)),
     ),
 )
+
+
+def _prune_fairness(constraint, random_state, quick):
+    """Prune by fairness (Wang et al. 2022, §6): keep the 30% of rows with the largest
+    |fairness influence| of a relaxed-constraint net (γ = 1), retrain it (γ = 1) on them."""
+
+    def relaxed():
+        return FairRegClassifier(
+            fairness_weight=1.0,
+            constraint=constraint,
+            sampling=balanced_sampling(constraint),
+            **paper_training(constraint, random_state, quick),
+        )
+
+    pruner = InfluencePruner(
+        relaxed(), keep_fraction=0.3, constraint=constraint, random_state=random_state
+    )
+    return ReweightedClassifier(pruner, relaxed())
+
+
+register_method("prune_fairness", _prune_fairness)

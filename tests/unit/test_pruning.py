@@ -152,3 +152,28 @@ def test_stratified_keeps_fraction_of_every_cell(data):
             assert kept.min() >= np.abs(pruner.scores_)[cell & ~pruner.support_].max()
     with pytest.raises(ValueError, match="needs sensitive_features"):
         InfluencePruner(strategy="random", stratify=True).fit(X, y)
+
+
+def test_reweighted_classifier_pipeline_grid_search(data):
+    """InfluencePruner through ReweightedClassifier in a Pipeline and GridSearchCV."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skfairnn import ReweightedClassifier
+
+    X, y, A = data
+    pipe = make_pipeline(
+        StandardScaler(),
+        ReweightedClassifier(
+            InfluencePruner(FairRegClassifier(constraint="demographic_parity", **SMALL)),
+            ERMClassifier(**SMALL),
+        ),
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            pipe, {"reweightedclassifier__weighter__keep_fraction": [0.3, 0.6]}, cv=2
+        ).fit(X, y, sensitive_features=A)
+    fitted = search.best_estimator_[-1]
+    keep = search.best_params_["reweightedclassifier__weighter__keep_fraction"]
+    assert fitted.weighter_.sample_weight_.sum() == round(keep * len(X))
+    assert search.predict(X[:5]).shape == (5,)
