@@ -1,9 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Adult as the instance-level influence paper uses it (read from the raw UCI files).
 
-``skfairnn.datasets`` was not in ``main`` when these scripts were written, so
-this module reads ``adult.data.gz``/``adult.test.gz`` directly
-(``$SKFAIRNN_DATA_HOME/adult`` or ``../shared/data/adult``).
+The raw rows come from :func:`skfairnn.datasets.fetch_adult`.
 
 Reading of §6.2/App. C.2 ("we resample the dataset to balance the class and
 group membership"; the authors' prebuilt ``adult.npy`` is not public):
@@ -17,11 +15,10 @@ the training split); sex stays an input, as in the authors' code (A = X[:, 0]).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+
+from skfairnn.datasets import fetch_adult
 
 COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
@@ -31,23 +28,12 @@ COLUMNS = [
 NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 
 
-def _data_dir() -> Path:
-    home = os.environ.get("SKFAIRNN_DATA_HOME")
-    if home:
-        return Path(home) / "adult"
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "adult"
-
-
 def load_frame() -> pd.DataFrame:
-    """48,842 raw rows less those with a missing value (45,222 rows)."""
-    parts = [
-        pd.read_csv(_data_dir() / name, header=None, names=COLUMNS, skipinitialspace=True,
-                    comment="|", na_values="?")
-        for name in ("adult.data.gz", "adult.test.gz")
-    ]  # fmt: skip
-    frame = pd.concat(parts, ignore_index=True).dropna().reset_index(drop=True)
-    frame["income"] = frame["income"].str.rstrip(".")
-    return frame
+    """48,842 raw rows (``skfairnn.datasets.fetch_adult``) less those with a missing value."""
+    adult = fetch_adult()
+    frame = adult.data.copy()
+    frame["income"] = np.where(adult.target.to_numpy() == 1, ">50K", "<=50K")
+    return frame.dropna().reset_index(drop=True)
 
 
 def balanced_split(seed: int, test_size: float = 0.2, balance: str = "marginals"):

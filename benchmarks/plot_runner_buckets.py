@@ -19,8 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 from reproduce_runner import make_estimator  # noqa: E402
-from skfairnn.benchmarks import load_protocol_data  # noqa: E402
 
+from skfairnn.benchmarks import load_protocol_data  # noqa: E402
 from skfairnn.diagnostics import (  # noqa: E402
     neuron_discrimination_buckets,
     plot_neuron_discrimination_buckets,

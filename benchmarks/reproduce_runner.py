@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from skfairnn.benchmarks import EpochEvaluator, load_protocol_data
 
 from skfairnn import ERMClassifier, RunnerClassifier
+from skfairnn.benchmarks import EpochEvaluator, load_protocol_data
 
 #: RUNNER Tables 1-2 (mean over 10 splits): (dataset, constraint) -> method -> metrics
 PUBLISHED = {
