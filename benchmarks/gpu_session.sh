@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the lead ran on the GPU machine (device tool): CUDA tests, GPU speed ratios and the
 # papers' Adult reproductions, in parallel processes. Usage: bash benchmarks/gpu_session.sh OUT PART
-# PART = tests | repro. Wheels for skorch/fairlearn/scikit-learn travel in .whl/.
+# PART = tests | repro | sweep (the lines of benchmarks/gpu_sweep.txt). Wheels for skorch/fairlearn/scikit-learn travel in .whl/.
 set -u
 OUT=${1:-/tmp/gpu_out}; PART=${2:-tests}
 mkdir -p "$OUT"
@@ -14,6 +14,20 @@ if [ "$PART" = tests ]; then
   python3 benchmarks/bench_erm.py --device cuda --epochs 6 2>&1 | tee "$OUT/bench_erm_cuda.txt"
   python3 benchmarks/bench_runner.py --device cuda --epochs 3 --repeats 2 --threads 4 2>&1 | tail -12 | tee "$OUT/bench_runner_cuda.txt"
   python3 benchmarks/bench_gradient_methods.py --model resnet18 --device cuda --epochs 1 --repeats 2 2>&1 | tail -12 | tee "$OUT/bench_gradient_resnet18_cuda.txt"
+elif [ "$PART" = sweep ]; then
+  work=/tmp/sweep; mkdir -p "$work"; pids=(); i=0
+  while read -r dataset constraint selection method rest; do
+    case "$dataset" in ""|\#*) continue;; esac
+    i=$((i + 1)); sets=(); for kv in $rest; do sets+=(--set "$kv"); done
+    tag="$i-${dataset}_${constraint}_${selection}_${method}_${rest// /_}"
+    OMP_NUM_THREADS=1 timeout "${REPRO_LIMIT:-560}" python3 -m skfairnn.cli compare \
+      --dataset "$dataset" --constraint "$constraint" --selection "$selection" \
+      --methods "$method" "${sets[@]}" --seeds 5 --device cuda --out "$work/$tag" \
+      > "$work/$tag.log" 2>&1 &
+    pids+=($!)
+  done < benchmarks/gpu_sweep.txt
+  wait "${pids[@]}"
+  tar czf "$OUT/sweep.tgz" -C "$work" .
 else
   # one process per (dataset, constraint, selection, method): 5 seeds each, all on the GPU
   work=/tmp/repro; mkdir -p "$work"; pids=()
