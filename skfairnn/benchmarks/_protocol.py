@@ -22,7 +22,7 @@ from skorch.callbacks import Callback
 from .. import metrics
 from .._base import FairNetClassifier
 
-__all__ = ["EpochEvaluator", "evaluate", "split_metrics", "GAP_COLUMNS"]
+__all__ = ["EpochEvaluator", "evaluate", "select_epoch", "split_metrics", "GAP_COLUMNS"]
 
 #: constraint -> (hard-label gap column, probability gap column)
 GAP_COLUMNS = {
@@ -35,7 +35,11 @@ GAP_COLUMNS = {
 def split_metrics(y, proba, groups) -> dict:
     """AP, accuracy and every gap (hard at 0.5 and on probabilities) for one split."""
     hard = (proba >= 0.5).astype(int)
-    out = {"ap": average_precision_score(y, proba), "acc": accuracy_score(y, hard)}
+    out = {
+        "ap": average_precision_score(y, proba),
+        "acc": accuracy_score(y, hard),
+        "positive_rate": float(hard.mean()),
+    }
     for prefix, pred in (("", hard), ("_prob", proba)):
         kw = {"sensitive_features": groups}
         out["dp" + prefix] = metrics.demographic_parity_difference(y, pred, **kw)
@@ -67,6 +71,22 @@ class EpochEvaluator(Callback):
             X, y, a = (self.data[f"{key}_{split}"] for key in ("X", "y", "a"))
             proba = net.predict_proba(X)[:, 1]
             net.history.record(f"protocol_{split}", split_metrics(y, proba, a))
+
+
+def select_epoch(val_records: list[dict], column: str, skip_epochs: int = 1) -> int:
+    """Index of the epoch with the smallest validation ``column`` (the papers' rule).
+
+    The first ``skip_epochs`` epochs are left out, and so are epochs whose
+    validation predictions are all one class (their gap is trivially zero)
+    unless no other epoch is left.
+    """
+    gaps = np.array([record[column] for record in val_records])
+    candidates = np.arange(len(gaps)) >= min(skip_epochs, len(gaps) - 1)
+    rates = np.array([record["positive_rate"] for record in val_records])
+    informative = candidates & (rates > 0) & (rates < 1)
+    if informative.any():
+        candidates = informative
+    return int(np.argmin(np.where(candidates, gaps, np.inf)))
 
 
 def _final_network(estimator):
@@ -108,6 +128,8 @@ def evaluate(
     selection : {"hard", "prob", "last"}, default="hard"
         Select the epoch with the minimum validation gap on hard predictions
         (GCM, RUNNER), on probabilities (Fair Mixup, FAIRER), or the last epoch.
+        Epochs whose validation predictions are all one class are skipped
+        (their gap is trivially zero) unless no other epoch is left.
     skip_epochs : int, default=1
         Epochs excluded from selection at the start (the papers skip epoch 0).
     train_groups : array-like, default=None
@@ -138,7 +160,5 @@ def evaluate(
         return {**split_metrics(data.y_test, proba, data.a_test), "epoch": -1, "fit_time": fit_time}
     hard_column, prob_column = GAP_COLUMNS[constraint]
     column = hard_column if selection == "hard" else prob_column
-    val_gaps = np.array([epoch["protocol_val"][column] for epoch in history])
-    candidates = np.arange(len(val_gaps)) >= min(skip_epochs, len(val_gaps) - 1)
-    best = int(np.argmin(np.where(candidates, val_gaps, np.inf)))
+    best = select_epoch([epoch["protocol_val"] for epoch in history], column, skip_epochs)
     return {**history[best]["protocol_test"], "epoch": best, "fit_time": fit_time}

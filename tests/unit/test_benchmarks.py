@@ -165,3 +165,18 @@ def test_cli_set_overrides_parameters(tmp_path, capsys):
         {"fairness_weight": 0.0, "alignment_weight": 1.0},
     )
     assert estimator.fairness_weight == 0.0 and not hasattr(estimator, "alignment_weight")
+
+
+def test_selection_skips_first_and_one_class_epochs():
+    from skfairnn.benchmarks._protocol import select_epoch
+
+    records = [
+        {"eo": 0.00, "positive_rate": 0.3},  # epoch 0: skipped by rule
+        {"eo": 0.00, "positive_rate": 0.0},  # one class: no classifier
+        {"eo": 0.10, "positive_rate": 0.2},
+        {"eo": 0.05, "positive_rate": 0.25},
+    ]
+    assert select_epoch(records, "eo") == 3
+    assert select_epoch(records, "eo", skip_epochs=0) == 0
+    degenerate = [{"eo": 0.2, "positive_rate": 1.0}, {"eo": 0.1, "positive_rate": 0.0}]
+    assert select_epoch(degenerate, "eo") == 1
