@@ -183,7 +183,8 @@ class PerCellGradientMixin:
     _cell_forward: CellForward | None = None
 
     def _uses_cell_gradients(self) -> bool:
-        raise NotImplementedError
+        """Whether this step needs the per-cell pass; methods refine the default."""
+        return bool(getattr(self, "fairness_weight", 0))
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, with the forward pass split by cell (see module docstring)."""
