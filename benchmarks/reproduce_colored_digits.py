@@ -46,7 +46,7 @@ def colored_digits_splits(seed: int, image_size: int) -> Bunch:
     return out
 
 
-def methods(seed: int, epochs: int, device: str) -> dict:
+def methods(seed: int, epochs: int, device: str, gcm_weight: float) -> dict:
     common = dict(
         module=ConvNet,
         module__channels=(16, 32),
@@ -60,8 +60,8 @@ def methods(seed: int, epochs: int, device: str) -> dict:
         "vanilla": ERMClassifier(sampling="random", **common),
         "oversample": ERMClassifier(sampling="cell_balanced", **common),
         "eor": FairRegClassifier(fairness_weight=1.0, sampling="cell_balanced", **common),
-        "gcm_t0": GCMClassifier(fairness_weight=1.0, temperature=0, **common),
-        "gcm_t2": GCMClassifier(fairness_weight=1.0, temperature=2, **common),
+        "gcm_t0": GCMClassifier(fairness_weight=gcm_weight, temperature=0, **common),
+        "gcm_t2": GCMClassifier(fairness_weight=gcm_weight, temperature=2, **common),
     }
 
 
@@ -71,12 +71,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--image-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--gcm-weight", type=float, default=0.3)
     parser.add_argument("--out", default=None, help="CSV of the per-run results")
     args = parser.parse_args()
     rows = []
     for seed in range(args.seeds):
         data = colored_digits_splits(seed, args.image_size)
-        for name, estimator in methods(seed, args.epochs, args.device).items():
+        for name, estimator in methods(seed, args.epochs, args.device, args.gcm_weight).items():
             result = evaluate(estimator, data, constraint="equalized_odds", selection="hard")
             rows.append({"method": name, "seed": seed, **result})
             print(f"{name} seed {seed}: AP {result['ap']:.3f} EO {result['eo']:.3f}", flush=True)
