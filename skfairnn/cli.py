@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .benchmarks import METHODS, REPRODUCTIONS, compare, plot_pareto, summarize
+from .benchmarks._data import DATASETS
 from .benchmarks._protocol import GAP_COLUMNS
 
 __all__ = ["main"]
@@ -32,7 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     cmp = sub.add_parser("compare", help="compare methods on one dataset")
-    cmp.add_argument("--dataset", default="adult")
+    cmp.add_argument(
+        "--dataset",
+        default="adult",
+        choices=["adult", *DATASETS],
+        help="adult = the Fair Mixup pipeline (bundled); others per skfairnn.benchmarks",
+    )
     cmp.add_argument(
         "--methods",
         default=DEFAULT_METHODS,
