@@ -525,6 +525,18 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if getattr(self, "_penalty_batches", 0):
             mean = float(self._penalty_total) / self._penalty_batches
             self.history.record("train_fairness_penalty", mean)
+        self._check_finite_training()
+
+    def _check_finite_training(self):
+        """Stop with a clear error instead of leaving a NaN model behind."""
+        losses = [batch.get("train_loss") for batch in self.history[-1]["batches"]]
+        losses = np.array([loss for loss in losses if loss is not None], dtype=float)
+        if losses.size and not np.isfinite(losses).all():
+            raise FloatingPointError(
+                f"{type(self).__name__}: the training loss became {losses[~np.isfinite(losses)][0]}"
+                f" in epoch {len(self.history)}; training diverged. Lower lr (now {self.lr}) "
+                "or fairness_weight, or scale the inputs."
+            )
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:

@@ -246,3 +246,9 @@ def test_sparse_input_is_densified(data):
     dense = FairRegClassifier(**SMALL).fit(X, y, sensitive_features=A)
     sparse = FairRegClassifier(**SMALL).fit(sp.csr_matrix(X), y, sensitive_features=A)
     np.testing.assert_allclose(dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)))
+
+
+def test_diverging_training_raises_a_clear_error(data):
+    X, y, _ = data
+    with pytest.raises(FloatingPointError, match="training diverged. Lower lr"):
+        ERMClassifier(**{**SMALL, "lr": 1e30}, optimizer=torch.optim.SGD).fit(X * 1e10, y)
