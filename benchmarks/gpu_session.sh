@@ -22,10 +22,11 @@ elif [ "$PART" = sweep ]; then
     tag="$i-${dataset}_${constraint}_${selection}_${method}_${rest// /_}"
     OMP_NUM_THREADS=1 timeout "${REPRO_LIMIT:-560}" python3 -m skfairnn.cli compare \
       --dataset "$dataset" --constraint "$constraint" --selection "$selection" \
-      --methods "$method" "${sets[@]}" --seeds 5 --device cuda --out "$work/$tag" \
+      --methods "$method" "${sets[@]}" --seeds 5 --first-seed "${FIRST_SEED:-0}" \
+      --device cuda --out "$work/$tag" \
       > "$work/$tag.log" 2>&1 &
     pids+=($!)
-  done < benchmarks/gpu_sweep.txt
+  done < "${SWEEP:-benchmarks/gpu_sweep.txt}"
   wait "${pids[@]}"
   tar czf "$OUT/sweep.tgz" -C "$work" .
 else

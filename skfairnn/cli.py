@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     for command in (cmp, rep):
         command.add_argument("--seeds", type=int, default=3, help="number of split seeds")
+        command.add_argument("--first-seed", type=int, default=0, help="seeds start here")
         command.add_argument("--out", default="skfairnn_out", help="output folder")
         command.add_argument("--quick", action="store_true", help="short training (smoke run)")
         command.add_argument("--data-home", default=None)
@@ -121,7 +122,7 @@ def _run_compare(args, log) -> int:
         args.dataset,
         methods,
         constraint=args.constraint,
-        seeds=args.seeds,
+        seeds=range(args.first_seed, args.first_seed + args.seeds),
         quick=args.quick,
         data_home=args.data_home,
         selection=args.selection,
@@ -174,7 +175,7 @@ def _run_reproduce(args, log) -> int:
             spec["dataset"],
             methods,
             constraint=spec["constraint"],
-            seeds=args.seeds,
+            seeds=range(args.first_seed, args.first_seed + args.seeds),
             quick=args.quick,
             data_home=args.data_home,
             selection=spec["selection"],
