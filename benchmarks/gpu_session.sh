@@ -18,11 +18,14 @@ elif [ "$PART" = sweep ]; then
   work=/tmp/sweep; mkdir -p "$work"; pids=(); i=0
   while read -r dataset constraint selection method rest; do
     case "$dataset" in ""|\#*) continue;; esac
-    i=$((i + 1)); sets=(); for kv in $rest; do sets+=(--set "$kv"); done
+    i=$((i + 1)); sets=(); first=${FIRST_SEED:-0}
+    for kv in $rest; do
+      case "$kv" in first_seed=*) first=${kv#first_seed=};; *) sets+=(--set "$kv");; esac
+    done
     tag="$i-${dataset}_${constraint}_${selection}_${method}_${rest// /_}"
     OMP_NUM_THREADS=1 timeout "${REPRO_LIMIT:-560}" python3 -m skfairnn.cli compare \
       --dataset "$dataset" --constraint "$constraint" --selection "$selection" \
-      --methods "$method" "${sets[@]}" --seeds 5 --first-seed "${FIRST_SEED:-0}" \
+      --methods "$method" "${sets[@]}" --seeds 5 --first-seed "$first" \
       --device cuda --out "$work/$tag" \
       > "$work/$tag.log" 2>&1 &
     pids+=($!)
