@@ -562,6 +562,3 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         """Predicted class labels (``classes_[1]`` where the probability is ≥ 0.5)."""
         positive = self.decision_function(X) >= 0
         return self.classes_[positive.astype(int)]
-
-    def score(self, X, y, sample_weight=None) -> float:
-        return ClassifierMixin.score(self, X, y, sample_weight=sample_weight)
