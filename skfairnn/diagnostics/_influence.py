@@ -196,9 +196,10 @@ def fairness_influence_scores(
     sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
         Group membership; two or more groups (see :func:`constraint_gradient`
         for how more than two groups enter).
-    constraint : {"demographic_parity", "equal_opportunity", \
-            "true_positive_rate_parity", "false_positive_rate_parity", \
-            "equalized_odds"}, default="demographic_parity"
+    constraint : str, default="demographic_parity"
+        One of :data:`INFLUENCE_CONSTRAINTS` ("demographic_parity",
+        "equal_opportunity", "true_positive_rate_parity",
+        "false_positive_rate_parity", "equalized_odds").
         Equal TPR is ``"equal_opportunity"`` (alias ``"true_positive_rate_parity"``).
     surrogate : {"relaxed", "covariance"}, default="relaxed"
         Relaxed gap (§4.1) or covariance (§4.2, Eq. 30).

@@ -163,8 +163,8 @@ def neuron_unfairness_importance(
         Labels (as passed to ``fit``; 0/1 for a plain module).
     sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
         Groups.
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
+        One of "demographic_parity", "equalized_odds", "equal_opportunity".
         Which relaxed gap is differentiated.
     layers : list of str, default=None
         Layers to diagnose; ``None``: the classifier's ``layers_`` if it has

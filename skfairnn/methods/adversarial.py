@@ -158,8 +158,8 @@ class AdversarialClassifier(FairNetClassifier):
     fairness_weight : float, default=1.0
         :math:`\alpha`, the weight of the adversary's gradient in the
         predictor's update (≥ 0).
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
+        One of "demographic_parity", "equalized_odds", "equal_opportunity".
         What the adversary sees (Sec. 4 of [1]_): the output only (DP); the
         output and the label (EO); the output, on rows with :math:`y=1`
         only (EOp: the adversary's loss, and hence its gradient, uses only

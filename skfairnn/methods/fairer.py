@@ -85,8 +85,8 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         then :class:`~skfairnn.FairRegClassifier`.
     fairness_weight : float, default=0.6
         :math:`\lambda`, weight of the relaxed gap (authors' default 0.6).
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
+        One of "demographic_parity", "equalized_odds", "equal_opportunity".
         ``"demographic_parity"`` compares the groups (Algorithm 1);
         ``"equalized_odds"`` compares groups within each label and sums the
         two labels' cosines (the authors' EO code: cells 00 vs 10 and 01 vs

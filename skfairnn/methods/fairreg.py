@@ -39,8 +39,8 @@ class FairRegClassifier(FairNetClassifier):
     fairness_weight : float, default=1.0
         :math:`\lambda`, the gap penalty's weight (Fair Mixup's Adult README
         suggests 0.1–0.7 for DP and 0.5–5 for EO).
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="equalized_odds"
+    constraint : str, default="equalized_odds"
+        One of "demographic_parity", "equalized_odds", "equal_opportunity".
     sampling : str, default="cell_balanced"
         The papers' loop: cell-balanced batches for EO/EOp, use
         ``"group_balanced"`` for DP.

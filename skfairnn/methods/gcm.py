@@ -110,8 +110,8 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         squared magnitudes (their headline T=2 result: 3).
     temperature : float, default=2.0
         :math:`T` of the weights :math:`W = c^T`; the paper uses 0 and 2.
-    constraint : {"equalized_odds", "equal_opportunity", "demographic_parity"}, \
-            default="equalized_odds"
+    constraint : str, default="equalized_odds"
+        One of "equalized_odds", "equal_opportunity", "demographic_parity".
         ``"equalized_odds"``: cells are (group, label) pairs, compared within
         each label (Eq. 13). ``"equal_opportunity"``: only the label-1 cells.
         ``"demographic_parity"``: cells are whole groups, with confidence
@@ -124,9 +124,9 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         calls it an equivalent, cheaper form). Default: the code's, because it
         produced the paper's published Adult numbers and the λ grids quoted
         above refer to it.
-    penalized_params : {"skip_first_weight", "all", "weights", "biases"} or \
-            list of str, default="skip_first_weight"
-        Which parameter tensors enter the sum over :math:`w`.
+    penalized_params : str or list of str, default="skip_first_weight"
+        One of "skip_first_weight", "all", "weights", "biases", or a list of
+        parameter names. Which parameter tensors enter the sum over :math:`w`.
         ``"skip_first_weight"`` is every tensor but the first one of
         ``module_.named_parameters()`` (the first layer's weight), as in all
         the authors' runs (``--sl 1``); ``"all"`` is the paper's

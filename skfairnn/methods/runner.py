@@ -71,8 +71,8 @@ class RunnerClassifier(FairNetClassifier):
         (``floor(top_k * n_neurons)``, at least one), an int a count (so
         ``1`` is one neuron, ``1.0`` all of them). The paper's tables use
         10% on Adult.
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
+        One of "demographic_parity", "equalized_odds", "equal_opportunity".
         Gap used for the diagnosis and the cells of :math:`\delta`.
     layers : list of str or None, default=None
         Names (keys of ``dict(module.named_modules())``) of the
