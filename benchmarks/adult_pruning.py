@@ -64,6 +64,7 @@ def run_seed(
     output="logit",
     strategies=STRATEGIES,
     stratify=False,
+    aggregate="dataset",
 ):
     from fairlearn.reductions import DemographicParity, ExponentiatedGradient
     from sklearn.linear_model import LogisticRegression
@@ -95,6 +96,7 @@ def run_seed(
             strategy=strategy,
             output=output,
             stratify=stratify,
+            aggregate=aggregate,
             random_state=seed,
         ).fit(Xtr, ytr, sensitive_features=Atr)  # scores once, from the full-data model
         order = pruner.ranking_
@@ -165,6 +167,12 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--stratify", action="store_true", help="rank within (sex, y) cells")
+    parser.add_argument(
+        "--aggregate",
+        choices=["dataset", "batch"],
+        default="dataset",
+        help="whole-data kernel sums (Eq. 35) or the authors' batch-local ones",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -179,6 +187,7 @@ def main(argv=None) -> pd.DataFrame:
             args.output,
             args.strategies,
             args.stratify,
+            args.aggregate,
         )
         print(f"seed {seed} done", flush=True)
     frame = pd.DataFrame(rows)
