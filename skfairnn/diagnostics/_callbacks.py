@@ -3,34 +3,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
 from skorch.callbacks import Callback
 
-from .._base import _dataset_columns
-from ._gradient import _contribution_disparity, _encode, _pair, _parity
+from ._gradient import _contribution_disparity, _pair, _parity
+from ._probe import probe_for
 
 __all__ = ["ContributionDisparityLogger", "NeuronParityLogger"]
-
-
-def _probe(callback, net, dataset_train):
-    """Encoded (X, y, group) tensors: the callback's data or a training subsample."""
-    if callback.X is not None:
-        return _encode(net, callback.X, callback.y, callback.sensitive_features)
-    columns, y = _dataset_columns(dataset_train)
-    n = len(y)
-    rng = np.random.default_rng(callback.random_state)
-    take = (
-        np.sort(rng.choice(n, callback.max_samples, replace=False))
-        if n > callback.max_samples
-        else slice(None)
-    )
-    device = next(net.module_.parameters()).device
-    return (
-        torch.as_tensor(np.asarray(columns["X"])[take], dtype=torch.float32, device=device),
-        torch.as_tensor(np.asarray(y)[take], dtype=torch.float32, device=device),
-        torch.as_tensor(np.asarray(columns["group"])[take], device=device),
-    )
 
 
 class _GradientLogger(Callback):
@@ -54,7 +32,8 @@ class _GradientLogger(Callback):
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         if getattr(net, "sensitive_groups_", None) is None:
             return
-        X, y, group = _probe(self, net, dataset_train)
+        data = probe_for(self, net, dataset_train)
+        X, y, group = data.X, data.y, data.group
         module = net.module_
         training = module.training
         module.eval()

@@ -17,24 +17,9 @@ from torch.nn import functional as F
 
 from .._group_gradients import resolve_layers, scaled_cosine, taylor_importance
 from ..gaps import group_means
-from ..groups import encode_sensitive_features
+from ._probe import encode_probe
 
 __all__ = ["group_contribution_disparity", "neuron_parity_scores"]
-
-
-def _encode(net, X, y, sensitive_features):
-    """Encoded tensors (X, y as float, group codes) on the network's device."""
-    X = net._validate_X(X)
-    y = np.asarray(y)
-    codes = net._encode_target(y, reset=False)
-    labels = getattr(net, "sensitive_groups_", None)
-    groups = encode_sensitive_features(sensitive_features, n_samples=len(X), labels=labels)
-    device = next(net.module_.parameters()).device
-    return (
-        torch.as_tensor(X, device=device),
-        torch.as_tensor(codes, dtype=torch.float32, device=device),
-        torch.as_tensor(groups.codes, device=device),
-    )
 
 
 def _pair(groups, net) -> tuple[int, int]:
@@ -134,7 +119,8 @@ def group_contribution_disparity(
     are left out of the mean, so the score stays finite; the authors' code
     logs a different summary (per-tensor squared-norm ratio).
     """
-    X, y, group = _encode(net, X, y, sensitive_features)
+    data = encode_probe(net, X, y, sensitive_features)
+    X, y, group = data.X, data.y, data.group
     module = net.module_
     training = module.training
     module.eval()
@@ -250,7 +236,8 @@ def neuron_parity_scores(
         raise ValueError(f"method must be 'taylor' or 'ablation'; got {method!r}.")
     if importance not in ("parameter", "unit"):
         raise ValueError(f"importance must be 'parameter' or 'unit'; got {importance!r}.")
-    X, y, group = _encode(net, X, y, sensitive_features)
+    data = encode_probe(net, X, y, sensitive_features)
+    X, y, group = data.X, data.y, data.group
     module = net.module_
     training = module.training
     module.eval()

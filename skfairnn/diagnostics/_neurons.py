@@ -17,7 +17,6 @@ post-activation outputs, channels as neurons.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -32,9 +31,8 @@ from .._activations import (
     record_activations,
 )
 from .._activations import neuron_discrimination as _discrimination
-from .._base import _dataset_columns
 from ..gaps import fairness_gap
-from ..groups import encode_sensitive_features
+from ._probe import ProbeData, encode_probe, module_of, probe_for
 
 __all__ = [
     "neuron_unfairness_importance",
@@ -44,44 +42,10 @@ __all__ = [
 ]
 
 
-@dataclass
-class _Data:
-    """Encoded inputs on the module's device."""
-
-    X: torch.Tensor
-    y: torch.Tensor
-    group: torch.Tensor
-    n_groups: int
-
-
-def _module_of(net) -> nn.Module:
-    return net if isinstance(net, nn.Module) else net.module_
-
-
 def _default_layers(net, layers):
     if layers is not None or isinstance(net, nn.Module):
         return layers
     return getattr(net, "layers_", None)
-
-
-def _encode(net, X, y, sensitive_features) -> _Data:
-    """Validate and encode ``X``, ``y`` and the groups the way ``net`` saw them in fit."""
-    parameter = next(_module_of(net).parameters())
-    if isinstance(net, nn.Module):
-        X = np.asarray(X.detach().cpu() if isinstance(X, torch.Tensor) else X)
-        y_codes = np.asarray(y)
-        if not np.isin(y_codes, (0, 1)).all():
-            raise ValueError("y must be 0/1 when net is an nn.Module.")
-    else:
-        X = net._validate_X(X)
-        y_codes = net._encode_target(np.asarray(y), reset=False)
-    groups = encode_sensitive_features(sensitive_features, n_samples=len(X))
-    return _Data(
-        X=torch.as_tensor(X, dtype=parameter.dtype, device=parameter.device),
-        y=torch.as_tensor(y_codes, dtype=parameter.dtype, device=parameter.device),
-        group=torch.as_tensor(groups.codes, device=parameter.device),
-        n_groups=groups.n_groups,
-    )
 
 
 def _forward(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
@@ -89,7 +53,7 @@ def _forward(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return logits[:, 0] if logits.dim() == 2 else logits
 
 
-def _neuron_statistics(module, data: _Data, layers, constraint, importance, batch_size):
+def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, batch_size):
     """Per layer: (importance, discrimination) as float64 numpy arrays of shape (M,).
 
     The gap's gradient w.r.t. the weights is exact but computed in chunks: the
@@ -179,9 +143,9 @@ def neuron_unfairness_importance(
     dict of str to ndarray of shape (n_neurons,)
         Importance of each neuron, per layer name.
     """
-    data = _encode(net, X, y, sensitive_features)
+    data = encode_probe(net, X, y, sensitive_features)
     stats = _neuron_statistics(
-        _module_of(net), data, _default_layers(net, layers), constraint, importance, batch_size
+        module_of(net), data, _default_layers(net, layers), constraint, importance, batch_size
     )
     return {name: ui for name, (ui, _) in stats.items()}
 
@@ -207,9 +171,9 @@ def neuron_discrimination(
     -------
     dict of str to ndarray of shape (n_neurons,)
     """
-    data = _encode(net, X, y, sensitive_features)
+    data = encode_probe(net, X, y, sensitive_features)
     stats = _neuron_statistics(
-        _module_of(net), data, _default_layers(net, layers), constraint, "elementwise", batch_size
+        module_of(net), data, _default_layers(net, layers), constraint, "elementwise", batch_size
     )
     return {name: delta for name, (_, delta) in stats.items()}
 
@@ -242,9 +206,9 @@ def neuron_discrimination_buckets(
     """
     if not isinstance(n_buckets, int | np.integer) or n_buckets < 1:
         raise ValueError(f"n_buckets must be a positive int; got {n_buckets!r}.")
-    data = _encode(net, X, y, sensitive_features)
+    data = encode_probe(net, X, y, sensitive_features)
     stats = _neuron_statistics(
-        _module_of(net), data, _default_layers(net, layers), constraint, "elementwise", batch_size
+        module_of(net), data, _default_layers(net, layers), constraint, "elementwise", batch_size
     )
     return {name: _bucket_means(ui, delta, n_buckets) for name, (ui, delta) in stats.items()}
 
@@ -295,28 +259,12 @@ class NeuronDiscriminationLogger(Callback):
         self.max_samples = max_samples
         self.random_state = random_state
 
-    def _data(self, net, dataset_train) -> _Data:
-        if self.X is not None:
-            return _encode(net, self.X, self.y, self.sensitive_features)
-        columns, y = _dataset_columns(dataset_train)
-        rows = np.arange(len(y))
-        if len(rows) > self.max_samples:
-            rng = np.random.default_rng(self.random_state)
-            rows = np.sort(rng.choice(rows, self.max_samples, replace=False))
-        device = next(net.module_.parameters()).device
-        return _Data(
-            X=torch.as_tensor(np.asarray(columns["X"])[rows], device=device),
-            y=torch.as_tensor(np.asarray(y)[rows], dtype=torch.float32, device=device),
-            group=torch.as_tensor(np.asarray(columns["group"])[rows], device=device),
-            n_groups=net._n_groups,
-        )
-
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         constraint = self.constraint or getattr(net, "constraint", "demographic_parity")
         top_k = self.top_k if self.top_k is not None else getattr(net, "top_k", 0.1)
         stats = _neuron_statistics(
             net.module_,
-            self._data(net, dataset_train),
+            probe_for(self, net, dataset_train),
             _default_layers(net, None),
             constraint,
             getattr(net, "importance", "elementwise"),
