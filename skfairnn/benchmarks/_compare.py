@@ -24,17 +24,6 @@ def _factory(name: str):
         raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}.") from None
 
 
-def _on_device(estimator, device):
-    """Set ``device`` on a network or on the network inside a meta-estimator."""
-    if device is None:
-        return estimator
-    params = estimator.get_params()
-    for key in ("device", "estimator__device"):
-        if key in params:
-            return estimator.set_params(**{key: device})
-    return estimator
-
-
 def _with_overrides(estimator, overrides):
     """Set the overrides this estimator has (directly or on its inner network).
 
@@ -92,13 +81,13 @@ def compare(
         Called with each run's row (a dict) as soon as it is done.
     """
     factories = {name: _factory(name) for name in methods}
+    settings = {**(overrides or {}), **({"device": device} if device is not None else {})}
     seeds = range(seeds) if isinstance(seeds, int) else seeds
     rows = []
     for seed in seeds:
         data = load_protocol_data(dataset, seed=seed, data_home=data_home)
         for name, factory in factories.items():
-            estimator = _with_overrides(factory(constraint, seed, quick), overrides)
-            estimator = _on_device(estimator, device)
+            estimator = _with_overrides(factory(constraint, seed, quick), settings)
             result = evaluate(estimator, data, constraint=constraint, selection=selection)
             rows.append({"method": name, "seed": seed, **result})
             if progress is not None:

@@ -28,7 +28,7 @@ from ..weighting import (
     ReweightedClassifier,
 )
 
-__all__ = ["METHODS", "paper_training", "balanced_sampling", "register_method"]
+__all__ = ["METHODS", "paper_training", "balanced_sampling", "constrained", "register_method"]
 
 
 def balanced_sampling(constraint: str) -> str:
@@ -73,49 +73,50 @@ register_method(
         sampling="cell_balanced", **paper_training(constraint, random_state, quick)
     ),
 )
+
+
+def constrained(cls, constraint, random_state, quick, *, max_epochs=None, **params):
+    """``cls`` with the constraint, the papers' balanced batches and training parameters.
+
+    ``max_epochs`` overrides the default 10 epochs of full runs (quick runs keep 4).
+    """
+    training = paper_training(constraint, random_state, quick)
+    if max_epochs is not None and not quick:
+        training["max_epochs"] = max_epochs
+    return cls(constraint=constraint, sampling=balanced_sampling(constraint), **training, **params)
+
+
 register_method(
     "fairreg",
-    lambda constraint, random_state, quick: FairRegClassifier(
+    lambda constraint, random_state, quick: constrained(
+        FairRegClassifier, constraint, random_state, quick,
         fairness_weight=0.5 if constraint == "demographic_parity" else 2.0,
-        constraint=constraint,
-        sampling=balanced_sampling(constraint),
-        **paper_training(constraint, random_state, quick),
     ),
-)
-
+)  # fmt: skip
 # GCM: the authors' Adult runs (run_MNIGA.py): 20 epochs, lambda 1 for T=0 and 3 for T=2,
 # squared gradient magnitudes, every parameter tensor but the first weight.
 register_method(
     "gcm_t0",
-    lambda constraint, random_state, quick: GCMClassifier(
-        fairness_weight=1.0,
-        temperature=0.0,
-        constraint=constraint,
-        sampling=balanced_sampling(constraint),
-        **paper_training(constraint, random_state, quick, max_epochs=4 if quick else 20),
+    lambda constraint, random_state, quick: constrained(
+        GCMClassifier, constraint, random_state, quick,
+        max_epochs=20, fairness_weight=1.0, temperature=0.0,
     ),
-)
+)  # fmt: skip
 register_method(
     "gcm_t2",
-    lambda constraint, random_state, quick: GCMClassifier(
-        fairness_weight=3.0,
-        temperature=2.0,
-        constraint=constraint,
-        sampling=balanced_sampling(constraint),
-        **paper_training(constraint, random_state, quick, max_epochs=4 if quick else 20),
+    lambda constraint, random_state, quick: constrained(
+        GCMClassifier, constraint, random_state, quick,
+        max_epochs=20, fairness_weight=3.0, temperature=2.0,
     ),
-)
+)  # fmt: skip
 # FAIRER: the paper's Adult setting (FairReg lambda grid 0.2-0.6) with alignment weight 0.05.
 register_method(
     "fairer",
-    lambda constraint, random_state, quick: FairerClassifier(
-        fairness_weight=0.5,
-        alignment_weight=0.05,
-        constraint=constraint,
-        sampling=balanced_sampling(constraint),
-        **paper_training(constraint, random_state, quick),
+    lambda constraint, random_state, quick: constrained(
+        FairerClassifier, constraint, random_state, quick,
+        fairness_weight=0.5, alignment_weight=0.05,
     ),
-)
+)  # fmt: skip
 register_method(
     "adversarial",
     # α and the 10x faster adversary were tuned on Adult ΔEO (benchmarks/adversarial_adult.py);
@@ -132,14 +133,11 @@ register_method(
 # measured on Adult (benchmarks/reproduce_runner.py; the README's 0.3 was too weak here).
 register_method(
     "runner",
-    lambda constraint, random_state, quick: RunnerClassifier(
-        fairness_weight=2.0 if constraint == "demographic_parity" else 1.0,
-        top_k=0.1,
-        constraint=constraint,
-        sampling=balanced_sampling(constraint),
-        **paper_training(constraint, random_state, quick),
+    lambda constraint, random_state, quick: constrained(
+        RunnerClassifier, constraint, random_state, quick,
+        fairness_weight=2.0 if constraint == "demographic_parity" else 1.0, top_k=0.1,
     ),
-)
+)  # fmt: skip
 
 
 def _fairif(constraint, random_state, quick):
@@ -176,12 +174,7 @@ def _prune_fairness(constraint, random_state, quick):
     |fairness influence| of a relaxed-constraint net (γ = 1), retrain it (γ = 1) on them."""
 
     def relaxed():
-        return FairRegClassifier(
-            fairness_weight=1.0,
-            constraint=constraint,
-            sampling=balanced_sampling(constraint),
-            **paper_training(constraint, random_state, quick),
-        )
+        return constrained(FairRegClassifier, constraint, random_state, quick, fairness_weight=1.0)
 
     pruner = InfluencePruner(
         relaxed(), keep_fraction=0.3, constraint=constraint, random_state=random_state
