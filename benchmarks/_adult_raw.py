@@ -36,7 +36,9 @@ def load_frame() -> pd.DataFrame:
     return frame.dropna().reset_index(drop=True)
 
 
-def balanced_split(seed: int, test_size: float = 0.2, balance: str = "marginals"):
+def balanced_split(
+    seed: int, test_size: float = 0.2, balance: str = "marginals", scale: str = "standard"
+):
     """Balanced resample, 80/20 split, one-hot + scaling: (Xtr, ytr, Atr, Xte, yte, Ate).
 
     ``balance="marginals"``: sex, then income down-sampled to equal counts (the
@@ -58,9 +60,13 @@ def balanced_split(seed: int, test_size: float = 0.2, balance: str = "marginals"
     order = rng.permutation(len(X))
     n_test = int(round(test_size * len(X)))
     test, train = order[:n_test], order[n_test:]
-    mean = X[train][:, 1:6].mean(0)
-    std = X[train][:, 1:6].std(0) + 1e-8
-    X[:, 1:6] = (X[:, 1:6] - mean) / std
+    if scale == "minmax":  # numerics to [0, 1] on the training split, like the one-hots
+        low, high = X[train][:, 1:6].min(0), X[train][:, 1:6].max(0)
+        X[:, 1:6] = (X[:, 1:6] - low) / np.maximum(high - low, 1e-8)
+    else:
+        mean = X[train][:, 1:6].mean(0)
+        std = X[train][:, 1:6].std(0) + 1e-8
+        X[:, 1:6] = (X[:, 1:6] - mean) / std
     return X[train], y[train], A[train], X[test], y[test], A[test]
 
 

@@ -8,18 +8,27 @@ inputs). The validation rows carry their group; the training rows are given
 none (NaN), as in FairIF. "Original" is the stage-one logistic regression
 (trained to convergence with full-batch L-BFGS on the training rows), FairIF
 is the same model retrained with ``FairIFReweighter``'s weights
-(``ReweightedClassifier``), once with the default ``l2_weight`` and once
-with ``l2_weight`` tuned on the validation rows (the paper tunes its
-hyper-parameters on the validation set): the fraction of ``l2_weight_max_``
-(the ε = 0 threshold) with the lowest validation AOD among those losing at
-most ``--max-drop`` points of validation accuracy against the original model.
-Reported on the test split: Acc (%), AD (%),
+(``ReweightedClassifier``), once with the default ``l2_weight`` and the
+paper's Gumbel-softmax relaxation, and once tuned on the validation rows
+(the paper tunes its hyper-parameters on the validation set): among the
+relaxations ``--relaxations`` (the paper's Gumbel-softmax at τ = 1 and the
+noise-free tempered sigmoid at τ = 0.3 and 0.1) and the fractions of
+``l2_weight_max_`` (the ε = 0 threshold), the one with the lowest validation
+AOD among those losing at most ``--max-drop`` points of validation accuracy
+against the original model. Reported on the test split: Acc (%), AD (%),
 AOD, EOD (hard predictions at 0.5), mean ± std over seeds, next to the
-paper's numbers.
+paper's numbers, and the paired differences tuned − original (mean ± s.e.).
+
+Why several relaxations: Gumbel noise averaged over draws estimates the rates
+of the *randomised* classifier, E σ-noise = σ(f), whatever τ, so the relaxed
+gaps can be far smaller than the hard-prediction gaps that are evaluated
+(on German, −0.018 relaxed vs 0.065 hard TPR gap on one split); the tempered
+sigmoid without noise follows the hard rates as τ → 0.
 
 Run::
 
     nice -n 10 python benchmarks/reproduce_fairif_tabular.py --seeds 5
+    python benchmarks/reproduce_fairif_tabular.py --datasets german --seeds 30 --first-seed 30
 """
 
 from __future__ import annotations
@@ -93,48 +102,86 @@ def fairif_weights(weighter, l2_weight: float) -> np.ndarray:
     return weights
 
 
-def select_l2_weight(weighter, X, y, data, seed: int, max_drop: float) -> float:
-    """Fraction of ``l2_weight_max_`` with the lowest validation AOD within ``max_drop`` Acc."""
-    original = weighter.estimator_.predict(data.X_val)
-    base_acc = 100 * np.mean(original == data.y_val)
-    best = (average_odds_difference(data.y_val, original, sensitive_features=data.a_val), 1.0)
-    for fraction in FRACTIONS:
-        weights = fairif_weights(weighter, fraction * weighter.l2_weight_max_)
-        model = logistic_regression(seed).fit(X, y, sample_weight=weights)
-        pred = model.predict(data.X_val)
-        aod = average_odds_difference(data.y_val, pred, sensitive_features=data.a_val)
-        if 100 * np.mean(pred == data.y_val) >= base_acc - max_drop and aod < best[0]:
-            best = (aod, fraction)
-    return best[1]
+#: relaxations of TPR/TNR tuned over: (gumbel_temperature, gumbel_samples); the first is the
+#: paper's Gumbel-softmax (noise averaged: the randomised classifier's rates whatever τ), the
+#: others the noise-free tempered sigmoid σ(f/τ), closer to the hard rates that are reported
+RELAXATIONS = ((1.0, 10), (0.3, 0), (0.1, 0))
 
 
-def run_one(name: str, seed: int, l2_weight: float, max_drop: float) -> list[dict]:
+def validation_scores(model, data) -> tuple[float, float]:
+    """(accuracy in points, AOD) of ``model`` on the validation split."""
+    pred = model.predict(data.X_val)
+    aod = average_odds_difference(data.y_val, pred, sensitive_features=data.a_val)
+    return 100 * float(np.mean(pred == data.y_val)), aod
+
+
+def tune(weighters, X, y, data, seed: int, max_drop: float):
+    """Pick (relaxation, fraction of ``l2_weight_max_``) on the validation rows.
+
+    The candidate with the lowest validation AOD among those losing at most
+    ``max_drop`` points of validation accuracy against the original model;
+    ``(None, 1.0)`` (the original model) if none lowers AOD.
+    """
+    base_acc, best_aod = validation_scores(weighters[0].estimator_, data)
+    best = (None, 1.0, None)
+    for relaxation, weighter in enumerate(weighters):
+        for fraction in FRACTIONS:
+            weights = fairif_weights(weighter, fraction * weighter.l2_weight_max_)
+            model = logistic_regression(seed).fit(X, y, sample_weight=weights)
+            acc, aod = validation_scores(model, data)
+            if acc >= base_acc - max_drop and aod < best_aod:
+                best_aod, best = aod, (relaxation, fraction, model)
+    return best
+
+
+def run_one(name: str, seed: int, l2_weight: float, max_drop: float, relaxations) -> list[dict]:
     data = load_protocol_data(name, seed=seed)
     X = np.concatenate([data.X_train, data.X_val])
     y = np.concatenate([data.y_train, data.y_val])
     groups = np.concatenate([np.full(len(data.y_train), None), data.a_val]).astype(object)
-    weighter = FairIFReweighter(
-        logistic_regression(seed), l2_weight=l2_weight, hessian="exact", random_state=seed
-    )
+
+    def weighter(temperature, samples):
+        return FairIFReweighter(
+            logistic_regression(seed),
+            l2_weight=l2_weight,
+            gumbel_temperature=temperature,
+            gumbel_samples=samples,
+            hessian="exact",
+            random_state=seed,
+        )
+
     start = time.perf_counter()
-    fair = ReweightedClassifier(weighter, logistic_regression(seed)).fit(
-        X, y, sensitive_features=groups
-    )
+    fair = ReweightedClassifier(weighter(*relaxations[0]), logistic_regression(seed))
+    fair.fit(X, y, sensitive_features=groups)
     elapsed = time.perf_counter() - start
-    fraction = select_l2_weight(fair.weighter_, X, y, data, seed, max_drop)
-    tuned = logistic_regression(seed).fit(
-        X, y, sample_weight=fairif_weights(fair.weighter_, fraction * fair.weighter_.l2_weight_max_)
-    )
+    weighters = [fair.weighter_] + [
+        weighter(*relaxation).fit(X, y, sensitive_features=groups)
+        for relaxation in relaxations[1:]
+    ]
+    relaxation, fraction, tuned = tune(weighters, X, y, data, seed, max_drop)
+    original = fair.weighter_.estimator_
     models = (
-        ("Original", fair.weighter_.estimator_),
+        ("Original", original),
         (f"FairIF (l2_weight={l2_weight:g})", fair),
-        ("FairIF (tuned)", tuned),
+        ("FairIF (tuned)", original if tuned is None else tuned),
     )
+    chosen = "none" if relaxation is None else "tau={:g},samples={}".format(*relaxations[relaxation])
     rows = []
     for method, model in models:
         row = {"dataset": name, "seed": seed, "method": method, **scores(model, data)}
-        rows.append(row | {"fit_s": elapsed, "l2_fraction": fraction})
+        rows.append(row | {"fit_s": elapsed, "l2_fraction": fraction, "relaxation": chosen})
     return rows
+
+
+def paired_differences(results: pd.DataFrame) -> pd.DataFrame:
+    """FairIF (tuned) − Original per seed: mean ± standard error over seeds."""
+    metrics = ["Acc", "AD", "AOD", "EOD"]
+    wide = results.pivot_table(index=["dataset", "seed"], columns="method", values=metrics)
+    diff = pd.DataFrame(
+        {m: wide[(m, "FairIF (tuned)")] - wide[(m, "Original")] for m in metrics}
+    ).groupby(level="dataset", sort=False)
+    mean, sem = diff.mean(), diff.sem().fillna(0.0)
+    return mean.round(4).astype(str) + " ± " + sem.round(4).astype(str)
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
@@ -154,14 +201,23 @@ def main(argv=None):
     parser.add_argument(
         "--max-drop", type=float, default=1.0, help="validation accuracy budget (points)"
     )
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument(
+        "--relaxations",
+        nargs="+",
+        default=[f"{t:g}:{k}" for t, k in RELAXATIONS],
+        help="TAU:SAMPLES candidates tuned over (the first one also gives the l2_weight row)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    relaxations = [(float(t), int(k)) for t, k in (r.split(":") for r in args.relaxations)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     rows = [
         row
         for name in args.datasets
-        for seed in range(args.seeds)
-        for row in run_one(name, seed, args.l2_weight, args.max_drop)
+        for seed in seeds
+        for row in run_one(name, seed, args.l2_weight, args.max_drop, relaxations)
     ]
     results = pd.DataFrame(rows)
     summary = table(results)
@@ -170,8 +226,12 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out / "fairif_table4.csv", index=False)
     summary.to_csv(args.out / "fairif_table4_summary.csv")
+    print("FairIF (tuned) - Original, mean ± s.e. over seeds:")
+    print(paired_differences(results))
     print(results.groupby(["dataset"])["l2_fraction"].describe())
-    print(json.dumps({"l2_weight": args.l2_weight, "seeds": args.seeds, "max_drop": args.max_drop}))
+    print(results[results.method == "Original"].groupby("dataset")["relaxation"].value_counts())
+    settings = {"l2_weight": args.l2_weight, "seeds": args.seeds, "max_drop": args.max_drop}
+    print(json.dumps(settings | {"first_seed": args.first_seed, "relaxations": args.relaxations}))
 
 
 if __name__ == "__main__":
