@@ -155,8 +155,7 @@ def run_one(name: str, seed: int, l2_weight: float, max_drop: float, relaxations
     fair.fit(X, y, sensitive_features=groups)
     elapsed = time.perf_counter() - start
     weighters = [fair.weighter_] + [
-        weighter(*relaxation).fit(X, y, sensitive_features=groups)
-        for relaxation in relaxations[1:]
+        weighter(*relaxation).fit(X, y, sensitive_features=groups) for relaxation in relaxations[1:]
     ]
     relaxation, fraction, tuned = tune(weighters, X, y, data, seed, max_drop)
     original = fair.weighter_.estimator_
@@ -165,7 +164,9 @@ def run_one(name: str, seed: int, l2_weight: float, max_drop: float, relaxations
         (f"FairIF (l2_weight={l2_weight:g})", fair),
         ("FairIF (tuned)", original if tuned is None else tuned),
     )
-    chosen = "none" if relaxation is None else "tau={:g},samples={}".format(*relaxations[relaxation])
+    chosen = "none"
+    if relaxation is not None:
+        chosen = "tau={:g},samples={}".format(*relaxations[relaxation])
     rows = []
     for method, model in models:
         row = {"dataset": name, "seed": seed, "method": method, **scores(model, data)}
@@ -226,8 +227,11 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out / "fairif_table4.csv", index=False)
     summary.to_csv(args.out / "fairif_table4_summary.csv")
+    differences = paired_differences(results)
+    differences.to_csv(args.out / "fairif_table4_differences.csv")
     print("FairIF (tuned) - Original, mean ± s.e. over seeds:")
-    print(paired_differences(results))
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(differences)
     print(results.groupby(["dataset"])["l2_fraction"].describe())
     print(results[results.method == "Original"].groupby("dataset")["relaxation"].value_counts())
     settings = {"l2_weight": args.l2_weight, "seeds": args.seeds, "max_drop": args.max_drop}

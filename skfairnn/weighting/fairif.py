@@ -335,7 +335,12 @@ class FairIFReweighter(BaseEstimator):
     gumbel_samples : int, default=10
         Gumbel noise draws averaged per validation row (fixed by
         ``random_state``); 0 uses the noise-free tempered sigmoid
-        :math:`\sigma(f/\tau)`.
+        :math:`\sigma(f/\tau)`. Averaged noise makes the relaxed rates those
+        of the *randomised* classifier (for small :math:`\tau` the mean of
+        :math:`\sigma((f+g)/\tau)` over logistic noise :math:`g` is
+        :math:`\sigma(f)`), whose gaps can be much smaller than the gaps of
+        hard predictions; ``gumbel_samples=0`` with a small
+        ``gumbel_temperature`` (e.g. 0.1) targets the hard rates instead.
     hessian : {"lissa", "cg", "exact"}, default="lissa"
         Inverse-HVP solver (App. C uses LiSSA; see
         :func:`skfairnn.influence.inverse_hvp`).

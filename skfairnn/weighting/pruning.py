@@ -12,6 +12,7 @@ pruner is a *weighter*: it exposes ``sample_weight_`` (1 kept, 0 pruned), which
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -278,6 +279,8 @@ class InfluencePruner(BaseEstimator):
         self.support_ = np.zeros(n, dtype=bool)
         self.support_[self.ranking_[:n_keep]] = True
         self.sample_weight_ = self.support_.astype(np.float64)
+        if not self.stratify:
+            _warn_if_skewed(self.support_, y, sensitive_features)
         return self
 
     def _score(self, X, y, sensitive_features, rng) -> np.ndarray:
@@ -310,6 +313,35 @@ class InfluencePruner(BaseEstimator):
         (dloss,) = torch.autograd.grad(loss, logits)
         diag = ntk_diagonal(net.module_, X)
         return (dloss.abs() * diag.clamp_min(0).sqrt()).detach().cpu().double().numpy()
+
+
+#: a class or group whose share among the kept rows falls below this fraction of its share
+#: among all rows triggers a warning (Adult with min-max scaled inputs keeps 0 % women)
+SKEW_WARNING_RATIO = 0.25
+
+
+def _warn_if_skewed(support, y, sensitive_features) -> None:
+    """Warn when the kept rows nearly lose a class or a group."""
+    labels, codes = np.unique(np.asarray(y), return_inverse=True)
+    columns = [("y", labels, codes.ravel())]
+    if sensitive_features is not None:
+        groups = encode_sensitive_features(sensitive_features, n_samples=len(support))
+        columns.append(("sensitive_features", groups.labels, groups.codes))
+    for name, labels, codes in columns:
+        known = codes >= 0  # unknown groups (NaN) take no part
+        overall = np.bincount(codes[known], minlength=len(labels)) / max(known.sum(), 1)
+        kept_known = known & support
+        kept = np.bincount(codes[kept_known], minlength=len(labels)) / max(kept_known.sum(), 1)
+        for label, share, kept_share in zip(labels, overall, kept):
+            if kept_share < SKEW_WARNING_RATIO * share:
+                warnings.warn(
+                    f"InfluencePruner keeps {kept_share:.1%} of its rows with {name}={label} "
+                    f"against {share:.1%} of all rows; a network retrained on them may "
+                    "predict a single class or ignore that group. stratify=True keeps "
+                    "keep_fraction of every (group, label) cell.",
+                    UserWarning,
+                    stacklevel=3,
+                )
 
 
 def _within_cell_quantiles(key, y, sensitive_features) -> np.ndarray:

@@ -74,6 +74,21 @@ def test_relaxed_rates_match_hand_computation():
     torch.testing.assert_close(jacobian, auto)
 
 
+def test_averaged_noise_gives_soft_rates_and_cold_sigmoid_gives_hard_rates():
+    # the reading documented under ``gumbel_samples``: with noise the relaxed TPR of a
+    # confident-but-wrong row is σ(f) (randomised classifier), without noise at small τ
+    # it is the hard indicator 1[f > 0]
+    logits = torch.tensor([1.0, -0.5, 2.5, -2.0], dtype=torch.float64)
+    y, groups = torch.ones(4, dtype=torch.long), torch.tensor([0, 0, 1, 1])
+    noisy = relaxed_rates(logits, y, groups, 2, logistic_noise(20000, 4, 0), 0.05)[0]
+    soft = torch.sigmoid(logits)
+    torch.testing.assert_close(
+        noisy[0], torch.stack([soft[:2].mean(), soft[2:].mean()]), atol=0.01, rtol=0
+    )
+    cold = relaxed_rates(logits, y, groups, 2, logistic_noise(0, 4), 0.05)[0]
+    torch.testing.assert_close(cold[0], torch.tensor([0.5, 0.5]).double(), atol=1e-4, rtol=0)
+
+
 def test_solver_closes_the_gaps_and_is_optimal():
     rng = np.random.default_rng(0)
     influence = rng.normal(size=(200, 2))

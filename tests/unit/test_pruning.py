@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """InfluencePruner: selection rule, strategies, errors, sklearn integration."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -177,3 +179,24 @@ def test_reweighted_classifier_pipeline_grid_search(data):
     keep = search.best_params_["reweightedclassifier__weighter__keep_fraction"]
     assert fitted.weighter_.sample_weight_.sum() == round(keep * len(X))
     assert search.predict(X[:5]).shape == (5,)
+
+
+class _GroupOneFirst(InfluencePruner):
+    """Scores that rank every row of group 1 above group 0 (a skewed kept set)."""
+
+    def _score(self, X, y, sensitive_features, rng):
+        return np.asarray(sensitive_features, dtype=float) + rng.random_sample(len(X)) * 0.1
+
+
+def test_warns_when_the_kept_rows_nearly_lose_a_group(data):
+    X, y, A = data
+    est = ERMClassifier(**SMALL)
+    share = float(np.mean(A == 1))
+    with pytest.warns(UserWarning, match=r"sensitive_features=0 against"):
+        _GroupOneFirst(est, keep_fraction=share / 2).fit(X, y, sensitive_features=A)
+    # within-cell ranking keeps every group: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _GroupOneFirst(est, keep_fraction=share / 2, stratify=True).fit(
+            X, y, sensitive_features=A
+        )
