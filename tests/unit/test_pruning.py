@@ -197,6 +197,4 @@ def test_warns_when_the_kept_rows_nearly_lose_a_group(data):
     # within-cell ranking keeps every group: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        _GroupOneFirst(est, keep_fraction=share / 2, stratify=True).fit(
-            X, y, sensitive_features=A
-        )
+        _GroupOneFirst(est, keep_fraction=share / 2, stratify=True).fit(X, y, sensitive_features=A)
