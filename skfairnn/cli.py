@@ -164,8 +164,22 @@ def _run_reproduce(args, log) -> int:
         log(f"unknown experiment(s) {unknown}; available: {list(REPRODUCTIONS)}")
         return 2
     report = {}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for name in names:
         spec = REPRODUCTIONS[name]
+        if "study" in spec:
+            print(f"\n== {name}: {spec['paper']}")
+            table = spec["study"](
+                seeds,
+                quick=args.quick,
+                data_home=args.data_home,
+                device=args.device,
+                out=Path(args.out) / name,
+            )
+            with pd.option_context("display.width", 200, "display.max_columns", 30):
+                print(table.to_string())
+            report[name] = json.loads(table.reset_index().to_json(orient="records"))
+            continue
         methods = [m for m in spec["methods"] if m in METHODS]
         missing = sorted(set(spec["methods"]) - set(methods))
         print(f"\n== {name}: {spec['paper']}")
@@ -175,7 +189,7 @@ def _run_reproduce(args, log) -> int:
             spec["dataset"],
             methods,
             constraint=spec["constraint"],
-            seeds=range(args.first_seed, args.first_seed + args.seeds),
+            seeds=seeds,
             quick=args.quick,
             data_home=args.data_home,
             selection=spec["selection"],

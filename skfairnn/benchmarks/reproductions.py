@@ -1,15 +1,26 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The papers' experiments that ``skfairnn reproduce`` reruns, with their published numbers.
 
-Each entry names a dataset, a constraint, the methods (keys of
-:data:`~skfairnn.benchmarks.METHODS`), the epoch-selection rule and the
-columns to show, and carries the paper's reported means next to which our
-measured means are printed. The published numbers are quoted from the papers
+Two kinds of entry:
+
+* a **comparison** names a dataset, a constraint, the methods (keys of
+  :data:`~skfairnn.benchmarks.METHODS`), the epoch-selection rule and the
+  columns to show, and carries the paper's reported means next to which our
+  measured means are printed (run through :func:`~skfairnn.benchmarks.compare`);
+* a **study** has its own protocol (FairIF's tables, the pruning study): its
+  ``"study"`` is a callable ``study(seeds, *, quick, data_home, device, out)``
+  that writes its files into ``out`` and returns the table to print, with the
+  paper's numbers in ``paper …`` columns where the paper gives numbers.
+
+The published numbers are quoted from the papers
 (``notes/reference-implementations.md`` §8); they are references, never
 outputs.
 """
 
 from __future__ import annotations
+
+from ._fairif_study import reproduce_table1, reproduce_table4
+from ._pruning_study import reproduce_c3, reproduce_fig2
 
 __all__ = ["REPRODUCTIONS"]
 
@@ -84,5 +95,24 @@ REPRODUCTIONS: dict[str, dict] = {
         "columns": ("ap", "acc", "eo", "dp"),
         "methods": ("erm", "oversample", "fairreg", "adversarial"),
         "published": {},
+    },
+    "fairif-tabular": {
+        "paper": "FairIF (WSDM 2024), Table 4: logistic regression on Adult, German, COMPAS; "
+        "groups known on the validation rows only",
+        "study": reproduce_table4,
+    },
+    "fairif-digits": {
+        "paper": "FairIF (WSDM 2024), Table 1 (MLP) on coloured digits, three bias settings, "
+        "and the §6.4 weight study",
+        "study": reproduce_table1,
+    },
+    "pruning-adult": {
+        "paper": "Wang, Wang & Liu (ICML 2022), §6.2 / Fig. 2: accuracy and DP violation "
+        "against the fraction of Adult kept",
+        "study": reproduce_fig2,
+    },
+    "pruning-first-order": {
+        "paper": "Wang, Wang & Liu (ICML 2022), App. C.3: Eq. 11 vs the actual output change",
+        "study": reproduce_c3,
     },
 }
