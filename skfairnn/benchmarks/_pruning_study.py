@@ -204,9 +204,13 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
         ).fit(Xtr, ytr, sensitive_features=Atr)
         for fraction in fractions:
             keep = pruner.ranking_[: max(1, round(fraction * len(Xtr)))]
-            groups = Atr[keep] if len(np.unique(Atr[keep])) > 1 else None  # degenerate subset
-            model = net(fair_cls, **fair).fit(Xtr[keep], ytr[keep], sensitive_features=groups)
-            record(f"prune_{strategy}", fraction, model.predict(Xte), keep)
+            if len(np.unique(ytr[keep])) < 2:  # one class kept: the only classifier is constant
+                pred = np.full(len(Xte), ytr[keep][0])
+            else:
+                groups = Atr[keep] if len(np.unique(Atr[keep])) > 1 else None
+                model = net(fair_cls, **fair).fit(Xtr[keep], ytr[keep], sensitive_features=groups)
+                pred = model.predict(Xte)
+            record(f"prune_{strategy}", fraction, pred, keep)
     return rows
 
 
