@@ -18,14 +18,38 @@ parameter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-__all__ = ["MLP", "ConvNet", "LogisticRegressionModule", "find_layers", "ACTIVATIONS"]
+__all__ = [
+    "MLP",
+    "ConvNet",
+    "LogisticRegressionModule",
+    "find_layers",
+    "eval_mode",
+    "ACTIVATIONS",
+]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Put ``module`` in ``eval`` mode for the block and restore its mode afterwards.
+
+    Used wherever a fitted network is probed (diagnostics, influence scores):
+    dropout off and batch-norm running statistics, without changing the mode
+    the caller left it in.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def _activation(name: str) -> nn.Module:

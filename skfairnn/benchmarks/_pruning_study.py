@@ -28,13 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch.func import functional_call
 
 from ..datasets import fetch_adult
 from ..diagnostics._influence import constraint_gradient
 from ..gaps import fairness_gap
+from ..influence._ntk import _per_sample_output_grads, functional_output
 from ..methods.erm import ERMClassifier
 from ..methods.fairreg import FairRegClassifier
+from ..metrics import demographic_parity_difference
 from ..weighting.pruning import STRATEGIES, HingeLoss, InfluencePruner
 from ._data import load_protocol_data
 
@@ -154,7 +155,7 @@ def _dp_metrics(pred, y, A) -> dict:
     pred = np.asarray(pred).astype(int)
     return {
         "accuracy": float((pred == y).mean()),
-        "dp_violation": float(abs(pred[A == 1].mean() - pred[A == 0].mean())),
+        "dp_violation": demographic_parity_difference(y, pred, sensitive_features=A),
     }
 
 
@@ -327,16 +328,6 @@ def plot_pruning(results: pd.DataFrame, *, reference_fraction: float = 0.3):
     return figure
 
 
-def _flat_output_gradients(module, X) -> torch.Tensor:
-    """Per-row ∇_θ f(x) as ``(rows, p)`` by one backward per row."""
-    rows = []
-    for x in X:
-        module.zero_grad()
-        module(x[None]).reshape(()).backward()
-        rows.append(torch.cat([p.grad.reshape(-1) for p in module.parameters()]))
-    return torch.stack(rows)
-
-
 def first_order_check(
     seed: int = 0,
     *,
@@ -370,23 +361,23 @@ def first_order_check(
         module__hidden_sizes=(64,), max_epochs=epochs, random_state=seed,
     ).fit(Xtr, ytr, sensitive_features=Atr)  # fmt: skip
     module = copy.deepcopy(net.module_).double().eval()
+    params, f = functional_output(module)  # f(params, X) -> logits, Eq. 7's f
     n = len(Xtr)
     Xtr_t = torch.as_tensor(Xtr, dtype=torch.float64)
     Xte_t = torch.as_tensor(Xte, dtype=torch.float64)
     with torch.no_grad():
-        f_train = module(Xtr_t).numpy()
+        f_train = f(params, Xtr_t).numpy()
     c = constraint_gradient(f_train, ytr, Atr)  # relaxed DP on logits, Eq. 16
     dloss = 1 / (1 + np.exp(-f_train)) - ytr  # BCE derivative ℓ'(f_i)
     rng = np.random.default_rng(seed)
     i, j = rng.integers(0, n, pairs), rng.integers(0, len(Xte), pairs)
-    grad_i = _flat_output_gradients(module, Xtr_t[i])
-    grad_j = _flat_output_gradients(module, Xte_t[j])
+    grad_i = _per_sample_output_grads(f, params, Xtr_t[i])
+    grad_j = _per_sample_output_grads(f, params, Xte_t[j])
     ntk = (grad_i * grad_j).sum(1).numpy()  # Θ(x_i, x_j), Eq. 7
     coef = dloss[i] + 1.0 * c[i]  # ℓ'_i + λ c_i with λ = 1
-    params = {k: v.detach() for k, v in module.named_parameters()}
     sizes = [v.numel() for v in params.values()]
     with torch.no_grad():
-        f0 = module(Xte_t[j]).numpy()
+        f0 = f(params, Xte_t[j]).numpy()
     result = {"seed": seed, "pairs": pairs, "n_train": n, "correlation": {}}
     for eta in step_sizes:
         step = eta / n
@@ -396,8 +387,7 @@ def first_order_check(
             direction = torch.split(step * coef[k] * grad_i[k], sizes)
             moved = {name: p + d.view_as(p) for (name, p), d in zip(params.items(), direction)}
             with torch.no_grad():
-                out = functional_call(module, moved, (Xte_t[j[k]][None],)).reshape(())
-            actual[k] = float(out) - f0[k]
+                actual[k] = float(f(moved, Xte_t[j[k]][None])[0]) - f0[k]
         result["correlation"][f"eta={eta:g}"] = float(np.corrcoef(predicted, actual)[0, 1])
     return result
 

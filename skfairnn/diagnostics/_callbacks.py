@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from skorch.callbacks import Callback
 
+from ..modules import eval_mode
 from ._gradient import _contribution_disparity, _pair, _parity
 from ._probe import probe_for
 
@@ -34,13 +35,8 @@ class _GradientLogger(Callback):
             return
         data = probe_for(self, net, dataset_train)
         X, y, group = data.X, data.y, data.group
-        module = net.module_
-        training = module.training
-        module.eval()
-        try:
+        with eval_mode(net.module_) as module:
             values = self._compute(module, X, y, group, _pair(self.groups, net))
-        finally:
-            module.train(training)
         for key, value in values.items():
             net.history.record(key, value)
 

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from .._group_gradients import resolve_layers, scaled_cosine, taylor_importance
 from ..gaps import group_means
+from ..modules import eval_mode
 from ._probe import encode_probe
 
 __all__ = ["group_contribution_disparity", "neuron_parity_scores"]
@@ -121,13 +122,8 @@ def group_contribution_disparity(
     """
     data = encode_probe(net, X, y, sensitive_features)
     X, y, group = data.X, data.y, data.group
-    module = net.module_
-    training = module.training
-    module.eval()
-    try:
+    with eval_mode(net.module_) as module:
         return _contribution_disparity(module, X, y, group, _pair(groups, net), per_layer)
-    finally:
-        module.train(training)
 
 
 def _group_losses(module, params, X, y, group, n_groups):
@@ -238,15 +234,10 @@ def neuron_parity_scores(
         raise ValueError(f"importance must be 'parameter' or 'unit'; got {importance!r}.")
     data = encode_probe(net, X, y, sensitive_features)
     X, y, group = data.X, data.y, data.group
-    module = net.module_
-    training = module.training
-    module.eval()
-    try:
+    with eval_mode(net.module_) as module:
         return _parity(
             module, X, y, group, _pair(groups, net), method, importance, layers, chunk_size
         )
-    finally:
-        module.train(training)
 
 
 def _parity(module, X, y, group, pair, method, importance, layers, chunk_size) -> Bunch:

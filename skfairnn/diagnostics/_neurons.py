@@ -32,6 +32,7 @@ from .._activations import (
 )
 from .._activations import neuron_discrimination as _discrimination
 from ..gaps import fairness_gap
+from ..modules import eval_mode
 from ._probe import ProbeData, encode_probe, module_of, probe_for
 
 __all__ = [
@@ -61,9 +62,7 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
     ``∂Gap/∂W = Σ_i (∂Gap/∂p_i) ∂p_i/∂W`` with ``∂Gap/∂p`` from a first pass.
     """
     found = find_neuron_layers(module, layers)
-    was_training = module.training
-    module.eval()
-    try:
+    with eval_mode(module):
         chunks = list(torch.split(torch.arange(len(data.X), device=data.X.device), batch_size))
         scores, outputs = [], {layer.output: [] for layer in found}
         with torch.no_grad(), record_activations(module, list(outputs)) as store:
@@ -81,8 +80,6 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
             surrogate = (coefficient[index] * torch.sigmoid(_forward(module, data.X[index]))).sum()
             for total, part in zip(grads, torch.autograd.grad(surrogate, weights)):
                 total += part
-    finally:
-        module.train(was_training)
     result = {}
     for layer, weight, grad in zip(found, weights, grads):
         activations = torch.cat(outputs[layer.output])

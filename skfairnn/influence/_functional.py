@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from ..modules import find_layers
+from ..modules import eval_mode, find_layers
 
 __all__ = [
     "FunctionalModel",
@@ -123,12 +123,8 @@ class FunctionalModel:
 
     def logits(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         """Logits ``(n,)`` of the rows ``X`` at the parameters ``params``."""
-        was_training = self.module.training
-        self.module.eval()
-        try:
+        with eval_mode(self.module):
             out = functional_call(self.module, (params, self._frozen, self._buffers), (X,))
-        finally:
-            self.module.train(was_training)
         return out.reshape(X.shape[0])
 
     def flatten(self, tree: dict[str, torch.Tensor]) -> torch.Tensor:

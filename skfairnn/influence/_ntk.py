@@ -28,12 +28,13 @@ module's device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Literal
 
 import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
+
+from ..modules import eval_mode
 
 __all__ = [
     "OUTPUTS",
@@ -46,16 +47,6 @@ __all__ = [
 
 #: what ``f`` is: the network's logit (the paper's f) or the probability sigmoid(logit)
 OUTPUTS = ("logit", "proba")
-
-
-@contextmanager
-def _eval_mode(module: nn.Module):
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
 
 
 def functional_output(
@@ -147,7 +138,7 @@ def ntk_weighted_sum(
     """
     device = next(module.parameters()).device
     X_query = X if X_query is None else X_query
-    with _eval_mode(module):
+    with eval_mode(module):
         params, f = functional_output(module, output)
         direction = _weighted_output_gradient(f, params, X, coef, chunk_size, device)
         parts = []
@@ -181,7 +172,7 @@ def ntk_matrix(
     the reference for :func:`ntk_weighted_sum`.
     """
     device = next(module.parameters()).device
-    with _eval_mode(module):
+    with eval_mode(module):
         params, f = functional_output(module, output)
         J1 = _per_sample_output_grads(f, params, _as_tensor(X1, device))
         J2 = J1 if X2 is None else _per_sample_output_grads(f, params, _as_tensor(X2, device))
@@ -197,7 +188,7 @@ def ntk_diagonal(
 ) -> torch.Tensor:
     """:math:`\\Theta(x_i, x_i) = \\|\\nabla_\\theta f(x_i)\\|^2` for every row, in chunks."""
     device = next(module.parameters()).device
-    with _eval_mode(module):
+    with eval_mode(module):
         params, f = functional_output(module, output)
         parts = [
             _per_sample_output_grads(f, params, _as_tensor(X[rows], device)).square().sum(1)
@@ -216,7 +207,7 @@ def network_outputs(
 ) -> torch.Tensor:
     """``f(x_i)`` for every row (eval mode, in chunks), shape ``(n,)``."""
     device = next(module.parameters()).device
-    with _eval_mode(module):
+    with eval_mode(module):
         params, f = functional_output(module, output)
         parts = [f(params, _as_tensor(X[rows], device)) for rows in _chunks(len(X), chunk_size)]
     return torch.cat(parts) if parts else torch.zeros(0, device=device)

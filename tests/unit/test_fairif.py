@@ -4,11 +4,12 @@
 import numpy as np
 import pytest
 import torch
+from _logistic import L2, fit_logistic
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from skfairnn import ERMClassifier, FairIFReweighter, ReweightedClassifier
-from skfairnn.influence import FunctionalModel, bce_with_logits
+from skfairnn.influence import FunctionalModel
 from skfairnn.modules import MLP, LogisticRegressionModule
 from skfairnn.weighting.fairif import (
     logistic_noise,
@@ -16,32 +17,6 @@ from skfairnn.weighting.fairif import (
     solve_fairif_epsilon,
     tpr_tnr_gap_influence,
 )
-
-L2 = 1e-3  # ridge term of the reference training loop; enters the Hessian as damping 2 * L2
-
-
-def _lbfgs_logistic(X, y, weights, start=None):
-    """Weighted logistic regression trained to convergence (float64, LBFGS)."""
-    module = LogisticRegressionModule(X.shape[1]).double()
-    if start is not None:
-        module.load_state_dict(start.state_dict())
-    optimizer = torch.optim.LBFGS(
-        module.parameters(),
-        max_iter=1000,
-        tolerance_grad=1e-13,
-        tolerance_change=1e-15,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure():
-        optimizer.zero_grad()
-        penalty = L2 * sum((p**2).sum() for p in module.parameters())
-        loss = (weights * bce_with_logits(module(X), y)).mean() + penalty
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return module
 
 
 def _split_biased(n_train=400, n_val=400, seed=0):
@@ -129,7 +104,7 @@ def test_predicted_gap_changes_correlate_with_retraining():
     """Influence predictions vs actual retraining on small random re-weightings."""
     train, val = _split_biased()
     n = len(train[0])
-    base = _lbfgs_logistic(*train, torch.ones(n, dtype=torch.float64))
+    base = fit_logistic(*train, torch.ones(n, dtype=torch.float64))
     noise = logistic_noise(10, len(val[0]), 0)
     influence = _gap_influence(train, val, base, noise)
     before = _relaxed_gaps(base, val, noise)
@@ -139,7 +114,7 @@ def test_predicted_gap_changes_correlate_with_retraining():
     for _ in range(12):
         epsilon = 0.3 * rng.normal(size=n) / n
         weights = torch.as_tensor(1 + n * epsilon)
-        retrained = _lbfgs_logistic(*train, weights, start=base)
+        retrained = fit_logistic(*train, weights, start=base)
         predicted.append(influence.predict(epsilon) - influence.gaps)
         actual.append(_relaxed_gaps(retrained, val, noise) - before)
     predicted, actual = np.concatenate(predicted), np.concatenate(actual)
@@ -151,12 +126,12 @@ def test_predicted_gap_changes_correlate_with_retraining():
 def test_solved_weights_shrink_the_retrained_validation_gaps():
     train, val = _split_biased()
     n = len(train[0])
-    base = _lbfgs_logistic(*train, torch.ones(n, dtype=torch.float64))
+    base = fit_logistic(*train, torch.ones(n, dtype=torch.float64))
     noise = logistic_noise(10, len(val[0]), 0)
     influence = _gap_influence(train, val, base, noise)
     epsilon = solve_fairif_epsilon(influence.gaps, influence.influence, 0.0)
     weights = torch.as_tensor(np.clip(1 + n * epsilon, 0, None))
-    after = _relaxed_gaps(_lbfgs_logistic(*train, weights, start=base), val, noise)
+    after = _relaxed_gaps(fit_logistic(*train, weights, start=base), val, noise)
     assert np.abs(after).sum() < 0.5 * np.abs(influence.gaps).sum()
 
 

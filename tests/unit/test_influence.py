@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 import torch
+from _logistic import fit_logistic
 
 from skfairnn.influence import (
     FunctionalModel,
@@ -29,29 +30,6 @@ def _data(n=60, d=4, seed=0):
 def _mlp(d=4, seed=0):
     torch.manual_seed(seed)
     return MLP(d, (5,), activation="tanh").double()
-
-
-def _fitted_logistic(X, y):
-    """Logistic regression trained to convergence with LBFGS (a strict minimum)."""
-    module = LogisticRegressionModule(X.shape[1]).double()
-    optimizer = torch.optim.LBFGS(
-        module.parameters(),
-        max_iter=500,
-        tolerance_grad=1e-12,
-        tolerance_change=1e-14,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure():
-        optimizer.zero_grad()
-        loss = bce_with_logits(module(X), y).mean() + 1e-3 * sum(
-            (p**2).sum() for p in module.parameters()
-        )
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return module
 
 
 def _loop_grads(module, X, y):
@@ -134,7 +112,7 @@ def test_gauss_newton_is_psd_and_equals_hessian_for_logistic_regression():
 @pytest.mark.parametrize("method", ["exact", "cg", "lissa"])
 def test_inverse_hvp_matches_exact_inverse_on_logistic_regression(method):
     X, y = _data(n=200)
-    model = FunctionalModel(_fitted_logistic(X, y))
+    model = FunctionalModel(fit_logistic(X, y))
     damping = 1e-3
     matrix = _autograd_hessian(model.module, X, y, torch.ones(len(X), dtype=torch.float64))
     vectors = torch.randn(2, model.n_params, dtype=torch.float64)
@@ -157,7 +135,7 @@ def test_inverse_hvp_matches_exact_inverse_on_logistic_regression(method):
 
 def test_lissa_divergence_is_reported():
     X, y = _data()
-    model = FunctionalModel(_fitted_logistic(X, y))
+    model = FunctionalModel(fit_logistic(X, y))
     with pytest.raises(FloatingPointError, match="LiSSA diverged"):
         inverse_hvp(
             model,
