@@ -2,7 +2,7 @@
 """skfairnn: fairness-aware deep-learning classifiers for scikit-learn."""
 
 from ._base import FairBatch, FairNetClassifier
-from .exceptions import FairnessWarning
+from .exceptions import CollapseWarning, FairnessWarning
 from .methods import (
     AdversarialClassifier,
     ERMClassifier,
@@ -24,6 +24,7 @@ __all__ = [
     "FairBatch",
     "FairNetClassifier",
     "FairnessWarning",
+    "CollapseWarning",
     "ERMClassifier",
     "FairRegClassifier",
     "AdversarialClassifier",

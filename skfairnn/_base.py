@@ -35,10 +35,17 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 from torch import nn
 
+from ._decision import PRIOR_CORRECTIONS, DecisionRule
 from .exceptions import FairnessWarning
 from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_features
 from .modules import MLP
-from .sampling import SAMPLINGS, RandomBatchSampler, make_batch_sampler
+from .sampling import (
+    SAMPLING_OPTIONS,
+    RandomBatchSampler,
+    label_prior,
+    make_batch_sampler,
+    resolve_sampling,
+)
 from .utils._sklearn import Interval, StrOptions, validate_parameter_constraints
 
 __all__ = ["FairNetClassifier", "FairBatch"]
@@ -135,8 +142,26 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         size from the data: ``input_dim`` (number of features) or
         ``in_channels`` (``X.shape[1]`` for images) if its constructor takes
         it. Configure with ``module__hidden_sizes=(64,)`` etc.
-    sampling : {"random", "group_balanced", "cell_balanced"}, default="random"
-        How training batches are drawn (:mod:`skfairnn.sampling`).
+    sampling : {"random", "group_balanced", "cell_balanced", "auto"}, default="random"
+        How training batches are drawn (:mod:`skfairnn.sampling`); ``"auto"``
+        is the papers' loop for the method's ``constraint`` (group-balanced
+        for demographic parity, cell-balanced for equalized odds and equal
+        opportunity, random without a constraint).
+    prior_correction : {"match_rate", "prior_shift"} or None, default="match_rate"
+        How the decision accounts for the data's prior when the loss saw
+        another one (balanced batches, sample weights, a fairness penalty):
+        one offset added to every row's logit, fitted on the training rows
+        after each epoch (:mod:`skfairnn._decision`). ``"match_rate"``
+        predicts positives on the training rows at their base rate;
+        ``"prior_shift"`` applies Bayes' rule for the change from the
+        sampled prior to the data's; ``None`` thresholds the raw logit at 0
+        (probability 0.5, the papers' code). ``decision_function``,
+        ``predict_proba`` and ``predict`` all include the offset, so
+        ``predict`` agrees with ``decision_function > 0`` and with the
+        argmax of ``predict_proba``. Under ``"match_rate"`` the
+        probabilities are those of a logit shifted to the data's base rate,
+        not calibrated ones; :class:`~sklearn.calibration.CalibratedClassifierCV`
+        calibrates them.
     batches_per_epoch : int, default=None
         Batches per epoch; ``None`` is one pass over the data. The papers'
         Adult loop is ``batches_per_epoch=100`` with ``batch_size=2000``.
@@ -179,7 +204,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     __metadata_request__fit = {"sensitive_features": True, "sample_weight": True}
 
     _parameter_constraints: dict = {
-        "sampling": [StrOptions(set(SAMPLINGS))],
+        "sampling": [StrOptions(set(SAMPLING_OPTIONS))],
+        "prior_correction": [StrOptions(set(PRIOR_CORRECTIONS)), None],
         "batches_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -194,6 +220,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         module=MLP,
         *,
         sampling="random",
+        prior_correction="match_rate",
         batches_per_epoch=None,
         random_state=None,
         criterion=nn.BCEWithLogitsLoss,
@@ -223,6 +250,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             **kwargs,
         )
         self.sampling = sampling
+        self.prior_correction = prior_correction
         self.batches_per_epoch = batches_per_epoch
         self.random_state = random_state
 
@@ -360,7 +388,22 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             "group": groups.codes,
             "sample_weight": self._check_sample_weight(sample_weight, len(X)),
         }
+        self.training_label_prior_ = label_prior(
+            self._sampler_name(),
+            groups=packed["group"],
+            y=y_encoded,
+            sample_weight=packed["sample_weight"],
+        )
         return packed, y_encoded
+
+    def _sampler_name(self) -> str:
+        """The batch sampler in use (``"auto"`` resolved for the method's constraint)."""
+        return resolve_sampling(self.sampling, getattr(self, "constraint", None))
+
+    def get_default_callbacks(self):
+        """skorch's defaults plus :class:`~skfairnn._decision.DecisionRule`."""
+        defaults = list(super().get_default_callbacks())
+        return [*defaults[:-1], ("decision_rule", DecisionRule()), defaults[-1]]
 
     # ------------------------------------------------------------ training
     @contextmanager
@@ -447,7 +490,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         batch_size = self.batch_size if self.batch_size != -1 else len(tensors["X"])
         if training:
             index_sampler = make_batch_sampler(
-                self.sampling,
+                self._sampler_name(),
                 groups=columns.get("group", np.zeros(len(tensors["X"]), dtype=np.int64)),
                 y=np.asarray(y),
                 batch_size=batch_size,
@@ -540,7 +583,11 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:
-        """Logit of the positive class ``classes_[1]`` for each row."""
+        """Logit of the positive class ``classes_[1]`` for each row.
+
+        The network's logit plus the fitted ``decision_offset_`` of
+        ``prior_correction`` (0 when it is ``None``).
+        """
         check_is_fitted(self)
         X = self._validate_X(X)
         # Pad to whole batches: every row then goes through kernels of the same
@@ -550,7 +597,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         padded = np.zeros((-(-n_rows // batch_size) * batch_size, *X.shape[1:]), dtype=X.dtype)
         padded[:n_rows] = X
         logits = self.forward(padded, training=False, device="cpu")[:n_rows]
-        return logits.numpy().astype(np.float64)
+        return logits.numpy().astype(np.float64) + getattr(self, "decision_offset_", 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, 2)`` in the order of ``classes_``."""
@@ -559,6 +606,6 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X) -> np.ndarray:
-        """Predicted class labels (``classes_[1]`` where the probability is ≥ 0.5)."""
+        """Predicted class labels: ``classes_[1]`` where ``decision_function`` is ≥ 0."""
         positive = self.decision_function(X) >= 0
         return self.classes_[positive.astype(int)]

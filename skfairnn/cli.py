@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import inspect
 import json
 import sys
 import time
@@ -64,7 +66,32 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--quick", action="store_true", help="short training (smoke run)")
         command.add_argument("--data-home", default=None)
         command.add_argument("--device", default=None, help="e.g. cuda (default: cpu)")
-        command.add_argument("--quiet", action="store_true")
+        command.add_argument(
+            "--quiet", action="store_true", help="no progress bar and no per-run lines"
+        )
+        command.add_argument(
+            "--n-jobs",
+            type=int,
+            default=None,
+            help="runs in parallel local processes (joblib; -1: one per core)",
+        )
+        command.add_argument(
+            "--dask",
+            default=None,
+            metavar="ADDRESS",
+            help="run on a Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786)",
+        )
+        command.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch threads per run (default: 1 in parallel, torch's default otherwise)",
+        )
+        command.add_argument(
+            "--fresh",
+            action="store_true",
+            help="start over instead of resuming from the runs already in --out",
+        )
 
     sub.add_parser("list", help="list methods and experiments")
     return parser
@@ -91,23 +118,64 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return overrides
 
 
-def _reporter(args, log, stem: str, gap: str):
-    """Log each finished run and append it to ``<out>/<stem>_runs.jsonl`` at once."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{stem}_runs.jsonl"
-    path.write_text("")
+def _show_bar(args) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _reporter(args, log, gap: str):
+    """Log each finished run (when no progress bar shows it)."""
 
     def report(row: dict) -> None:
-        with path.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
-        if not args.quiet:
-            log(
-                f"{row['method']} seed {row['seed']}: AP {row['ap']:.3f} {gap} {row[gap]:.3f} "
-                f"({row['fit_time']:.0f} s)"
-            )
+        if args.quiet or _show_bar(args):
+            return
+        if row.get("error"):
+            log(f"{row['method']} seed {row['seed']}: FAILED {row['error']}")
+            return
+        log(
+            f"{row['method']} seed {row['seed']}: AP {row['ap']:.3f} acc {row['acc']:.3f} "
+            f"{gap} {row[gap]:.3f} ({row['fit_time']:.0f} s)"
+        )
 
     return report
+
+
+def _run_options(args, stem: str) -> dict:
+    """Keyword arguments of :func:`~skfairnn.benchmarks.compare` shared by the commands."""
+    return dict(
+        n_jobs=args.n_jobs,
+        torch_threads=args.threads,
+        path=Path(args.out) / f"{stem}_runs.jsonl",
+        resume=not args.fresh,
+        progress_bar=_show_bar(args),
+    )
+
+
+@contextlib.contextmanager
+def _backend(args):
+    """Connect to ``--dask ADDRESS`` and make it joblib's backend for the runs."""
+    if args.dask is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SystemExit(
+            "--dask needs dask.distributed: pip install 'skfairnn[distributed]'"
+        ) from None
+    import joblib
+
+    with Client(args.dask), joblib.parallel_config(backend="dask", n_jobs=args.n_jobs or -1):
+        args.n_jobs = None  # the backend's own worker count
+        yield
+
+
+def _report_failures(results: pd.DataFrame, log) -> pd.DataFrame:
+    if "error" not in results or not results["error"].astype(bool).any():
+        return results
+    failed = results[results["error"].astype(bool)]
+    for _, row in failed.iterrows():
+        log(f"run failed: {row['method']} seed {row['seed']}: {row['error']}")
+    return results
 
 
 def _run_compare(args, log) -> int:
@@ -118,18 +186,21 @@ def _run_compare(args, log) -> int:
         return 2
     start = time.perf_counter()
     stem = f"compare_{args.dataset}_{args.constraint}"
-    results = compare(
-        args.dataset,
-        methods,
-        constraint=args.constraint,
-        seeds=range(args.first_seed, args.first_seed + args.seeds),
-        quick=args.quick,
-        data_home=args.data_home,
-        selection=args.selection,
-        device=args.device,
-        overrides=_parse_overrides(args.set),
-        progress=_reporter(args, log, stem, GAP_COLUMNS[args.constraint][0]),
-    )
+    with _backend(args):
+        results = compare(
+            args.dataset,
+            methods,
+            constraint=args.constraint,
+            seeds=range(args.first_seed, args.first_seed + args.seeds),
+            quick=args.quick,
+            data_home=args.data_home,
+            selection=args.selection,
+            device=args.device,
+            overrides=_parse_overrides(args.set),
+            progress=_reporter(args, log, GAP_COLUMNS[args.constraint][0]),
+            **_run_options(args, stem),
+        )
+    _report_failures(results, log)
     summary = summarize(results)
     print(
         f"\n{args.dataset}, {args.constraint}, {args.seeds} seed(s)"
@@ -169,13 +240,19 @@ def _run_reproduce(args, log) -> int:
         spec = REPRODUCTIONS[name]
         if "study" in spec:
             print(f"\n== {name}: {spec['paper']}")
-            table = spec["study"](
-                seeds,
-                quick=args.quick,
-                data_home=args.data_home,
-                device=args.device,
-                out=Path(args.out) / name,
-            )
+            study = spec["study"]
+            extra = {}
+            if "run_options" in inspect.signature(study).parameters:
+                extra["run_options"] = _run_options(args, "runs")
+            with _backend(args):
+                table = study(
+                    seeds,
+                    quick=args.quick,
+                    data_home=args.data_home,
+                    device=args.device,
+                    out=Path(args.out) / name,
+                    **extra,
+                )
             with pd.option_context("display.width", 200, "display.max_columns", 30):
                 print(table.to_string())
             report[name] = json.loads(table.reset_index().to_json(orient="records"))
@@ -185,17 +262,20 @@ def _run_reproduce(args, log) -> int:
         print(f"\n== {name}: {spec['paper']}")
         if missing:
             print(f"   (not registered, skipped: {', '.join(missing)})")
-        results = compare(
-            spec["dataset"],
-            methods,
-            constraint=spec["constraint"],
-            seeds=seeds,
-            quick=args.quick,
-            data_home=args.data_home,
-            selection=spec["selection"],
-            device=args.device,
-            progress=_reporter(args, log, name, spec["columns"][-1]),
-        )
+        with _backend(args):
+            results = compare(
+                spec["dataset"],
+                methods,
+                constraint=spec["constraint"],
+                seeds=seeds,
+                quick=args.quick,
+                data_home=args.data_home,
+                selection=spec["selection"],
+                device=args.device,
+                progress=_reporter(args, log, spec["columns"][-1]),
+                **_run_options(args, name),
+            )
+        _report_failures(results, log)
         summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
         table = _published_table(spec, summary)
         print(table.to_string())

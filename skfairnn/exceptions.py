@@ -3,7 +3,7 @@
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning"]
+__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning", "CollapseWarning"]
 
 
 class SkfairnnError(Exception):
@@ -12,3 +12,15 @@ class SkfairnnError(Exception):
 
 class FairnessWarning(UserWarning):
     """A fit ran without a fairness term, or a fairness term could not act."""
+
+
+class CollapseWarning(UserWarning):
+    """A fitted network is (close to) a constant classifier.
+
+    Raised at the end of ``fit`` when the training scores have lost their
+    ranking (training AUC at most :data:`skfairnn._decision.COLLAPSE_AUC`) or
+    every training row gets the same predicted class. The message names the
+    parameters to change (``fairness_weight``, ``sampling``,
+    ``prior_correction``). Turn it into an error with
+    ``warnings.simplefilter("error", CollapseWarning)``.
+    """

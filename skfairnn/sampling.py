@@ -20,9 +20,18 @@ from typing import Literal
 import numpy as np
 import torch
 
-__all__ = ["SAMPLINGS", "RandomBatchSampler", "StratifiedBatchSampler", "make_batch_sampler"]
+__all__ = [
+    "SAMPLINGS",
+    "RandomBatchSampler",
+    "StratifiedBatchSampler",
+    "label_prior",
+    "make_batch_sampler",
+    "resolve_sampling",
+]
 
 SAMPLINGS = ("random", "group_balanced", "cell_balanced")
+#: ``sampling`` values an estimator accepts: the samplers, and "auto"
+SAMPLING_OPTIONS = ("auto", *SAMPLINGS)
 
 
 class RandomBatchSampler:
@@ -144,3 +153,54 @@ def make_batch_sampler(
     else:
         raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}.")
     return StratifiedBatchSampler(strata, batch_size, generator=generator, n_batches=n_batches)
+
+
+def resolve_sampling(sampling: str, constraint: str | None) -> str:
+    """The sampler behind ``sampling``; ``"auto"`` is the papers' loop for ``constraint``.
+
+    ``"auto"`` means group-balanced batches for demographic parity,
+    cell-balanced batches for equalized odds and equal opportunity (the loop
+    of Fair Mixup, GCM, FAIRER and RUNNER), and random batches without a
+    constraint (ERM).
+    """
+    if sampling != "auto":
+        return sampling
+    if constraint is None:
+        return "random"
+    return "group_balanced" if constraint == "demographic_parity" else "cell_balanced"
+
+
+def _strata(sampling: str, groups: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    if sampling == "random":
+        return None
+    if sampling == "group_balanced":
+        return np.asarray(groups)
+    return np.asarray(groups) * 2 + np.asarray(y)
+
+
+def label_prior(sampling: str, *, groups, y, sample_weight=None) -> float:
+    r"""Positive share of the distribution the weighted loss sees under ``sampling``.
+
+    A row's mass is its probability of being drawn (uniform for ``"random"``;
+    ``1 / (k * n_s)`` in a balanced sampler with ``k`` non-empty strata, ``n_s``
+    rows in the row's stratum) times its sample weight; rows with zero weight
+    carry no mass and do not count towards their stratum.
+
+    Returns
+    -------
+    float
+        :math:`\sum_i m_i y_i / \sum_i m_i`.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    weight = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+    strata = _strata(sampling, groups, y.astype(np.int64))
+    draw = np.ones_like(y)
+    if strata is not None:
+        present = weight > 0
+        codes, inverse, counts = np.unique(
+            strata[present], return_inverse=True, return_counts=True
+        )
+        draw = np.zeros_like(y)
+        draw[present] = 1.0 / (len(codes) * counts[inverse])
+    mass = draw * weight
+    return float((mass * y).sum() / mass.sum())

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from ._data import load_protocol_data
 from ._protocol import evaluate
+from ._runs import run_tasks
 from .methods import METHODS
 
 __all__ = ["compare", "summarize", "plot_pareto", "SUMMARY_COLUMNS"]
@@ -43,6 +45,22 @@ def _with_overrides(estimator, overrides):
     return estimator.set_params(**chosen)
 
 
+@lru_cache(maxsize=4)
+def _cached_data(dataset: str, seed: int, data_home):
+    """A worker loads each (dataset, seed) split once, however many methods it runs."""
+    return load_protocol_data(dataset, seed=seed, data_home=data_home)
+
+
+def run_compare_task(task: dict) -> dict:
+    """One (method, seed) run of :func:`compare`: fit with the protocol, test metrics."""
+    data = _cached_data(task["dataset"], task["seed"], task["data_home"])
+    estimator = _factory(task["method"])(task["constraint"], task["seed"], task["quick"])
+    estimator = _with_overrides(estimator, task["overrides"])
+    return evaluate(
+        estimator, data, constraint=task["constraint"], selection=task["selection"]
+    )
+
+
 def compare(
     dataset: str = "adult",
     methods: Sequence[str] = ("erm", "oversample", "fairreg"),
@@ -55,8 +73,19 @@ def compare(
     device: str | None = None,
     overrides: dict | None = None,
     progress=None,
+    n_jobs: int | None = None,
+    torch_threads: int | None = None,
+    path=None,
+    resume: bool = True,
+    progress_bar: bool | None = False,
 ) -> pd.DataFrame:
     """Run each method on each seed's split; one row per (method, seed).
+
+    The runs go through :func:`joblib.Parallel` (:mod:`skfairnn.benchmarks._runs`):
+    ``n_jobs`` local processes, or the active :func:`joblib.parallel_config`
+    backend (Dask, Ray) when ``n_jobs`` is ``None``. Rows come back in the
+    sequential order (seed, then method) with the same numbers whatever the
+    backend; a run that raises gives a row with its ``error``.
 
     Parameters
     ----------
@@ -79,24 +108,70 @@ def compare(
         e.g. ``{"fairness_weight": 0.4}`` for a sweep.
     progress : callable, default=None
         Called with each run's row (a dict) as soon as it is done.
+    n_jobs : int, default=None
+        Parallel runs (see above).
+    torch_threads : int, default=None
+        torch threads per run (``None``: 1 in parallel, torch's default otherwise).
+    path : path, default=None
+        JSONL file each run is appended to as it finishes; with ``resume``
+        the runs already in it are not run again.
+    resume : bool, default=True
+        Reuse the rows already in ``path``.
+    progress_bar : bool or None, default=False
+        A tqdm bar over the runs (``None``: when stderr is a terminal).
     """
-    factories = {name: _factory(name) for name in methods}
+    for name in methods:
+        _factory(name)
     settings = {**(overrides or {}), **({"device": device} if device is not None else {})}
     seeds = range(seeds) if isinstance(seeds, int) else seeds
-    rows = []
-    for seed in seeds:
-        data = load_protocol_data(dataset, seed=seed, data_home=data_home)
-        for name, factory in factories.items():
-            estimator = _with_overrides(factory(constraint, seed, quick), settings)
-            result = evaluate(estimator, data, constraint=constraint, selection=selection)
-            rows.append({"method": name, "seed": seed, **result})
-            if progress is not None:
-                progress(rows[-1])
-    return pd.DataFrame(rows)
+    tasks = [
+        {
+            "dataset": dataset,
+            "method": name,
+            "seed": int(seed),
+            "constraint": constraint,
+            "quick": bool(quick),
+            "selection": selection,
+            "overrides": settings,
+            "data_home": None if data_home is None else str(data_home),
+        }
+        for seed in seeds
+        for name in methods
+    ]
+    rows = run_tasks(
+        tasks,
+        run_compare_task,
+        path=path,
+        n_jobs=n_jobs,
+        torch_threads=torch_threads,
+        resume=resume,
+        progress=progress_bar,
+        describe=_describe,
+        desc=f"{dataset} {constraint}",
+        on_row=progress,
+    )
+    drop = ("dataset", "constraint", "quick", "selection", "overrides", "data_home", "task_key")
+    return pd.DataFrame([{k: v for k, v in row.items() if k not in drop} for row in rows])
+
+
+def _describe(row: dict) -> str:
+    gap = next((g for g in ("eo", "dp", "eop") if g in row), None)
+    text = f"{row['method']} s{row['seed']} acc {row.get('acc', float('nan')):.3f}"
+    return text + (f" {gap} {row[gap]:.3f}" if gap else "")
+
+
+def _successful(results: pd.DataFrame) -> pd.DataFrame:
+    if "error" not in results:
+        return results
+    return results[~results["error"].fillna("").astype(bool)]
 
 
 def summarize(results: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -> pd.DataFrame:
-    """Mean ± std per method, formatted, in the order the methods were run."""
+    """Mean ± std per method, formatted, in the order the methods were run.
+
+    Failed runs (a non-empty ``error``) are left out.
+    """
+    results = _successful(results)
     order = list(dict.fromkeys(results["method"]))
     grouped = results.groupby("method")[list(columns)]
     mean, std = grouped.mean().loc[order], grouped.std(ddof=0).loc[order]
@@ -114,7 +189,7 @@ def plot_pareto(results: pd.DataFrame, path, *, gap: str = "eo", title: str | No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    grouped = results.groupby("method")
+    grouped = _successful(results).groupby("method")
     mean, std = grouped[["ap", gap]].mean(), grouped[["ap", gap]].std(ddof=0).fillna(0)
     figure, axes = plt.subplots(figsize=(5, 4))
     for method in mean.index:

@@ -111,6 +111,7 @@ def logistic_regression(seed: int) -> ERMClassifier:
         max_epochs=3,
         lr=1.0,
         random_state=seed,
+        prior_correction=None,
     )
 
 
@@ -281,6 +282,7 @@ def _digits_mlp(seed: int, epochs: int, device) -> ERMClassifier:
         batch_size=64,
         lr=1e-3,
         random_state=seed,
+        prior_correction=None,
         device=device or "cpu",
     )
 

@@ -15,12 +15,13 @@ from typing import Literal
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import accuracy_score, average_precision_score
+from sklearn.metrics import accuracy_score, average_precision_score, recall_score, roc_auc_score
 from sklearn.utils.validation import has_fit_parameter
 from skorch.callbacks import Callback
 
 from .. import metrics
 from .._base import FairNetClassifier
+from .._decision import is_collapsed
 
 __all__ = ["EpochEvaluator", "evaluate", "select_epoch", "split_metrics", "GAP_COLUMNS"]
 
@@ -32,13 +33,29 @@ GAP_COLUMNS = {
 }
 
 
-def split_metrics(y, proba, groups) -> dict:
-    """AP, accuracy and every gap (hard at 0.5 and on probabilities) for one split."""
-    hard = (proba >= 0.5).astype(int)
+def split_metrics(y, proba, groups, hard=None) -> dict:
+    """AP, AUC, accuracy, recall and every gap (hard and on probabilities) for one split.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels, 0/1.
+    proba : array-like of shape (n,)
+        Scores of the positive class.
+    groups : array-like of shape (n,)
+        Sensitive groups.
+    hard : array-like of shape (n,), default=None
+        The hard decisions to judge, 0/1: what the estimator's ``predict``
+        returned. ``None`` thresholds ``proba`` at 0.5.
+    """
+    hard = (np.asarray(proba) >= 0.5).astype(int) if hard is None else np.asarray(hard, int)
     out = {
         "ap": average_precision_score(y, proba),
+        "auc": roc_auc_score(y, proba) if len(np.unique(y)) == 2 else float("nan"),
         "acc": accuracy_score(y, hard),
+        "recall": recall_score(y, hard, zero_division=0.0),
         "positive_rate": float(hard.mean()),
+        "base_rate": float(np.mean(y)),
     }
     for prefix, pred in (("", hard), ("_prob", proba)):
         kw = {"sensitive_features": groups}
@@ -70,20 +87,24 @@ class EpochEvaluator(Callback):
         for split in ("val", "test"):
             X, y, a = (self.data[f"{key}_{split}"] for key in ("X", "y", "a"))
             proba = net.predict_proba(X)[:, 1]
-            net.history.record(f"protocol_{split}", split_metrics(y, proba, a))
+            hard = net.predict(X) == net.classes_[1]
+            net.history.record(f"protocol_{split}", split_metrics(y, proba, a, hard))
 
 
 def select_epoch(val_records: list[dict], column: str, skip_epochs: int = 1) -> int:
     """Index of the epoch with the smallest validation ``column`` (the papers' rule).
 
-    The first ``skip_epochs`` epochs are left out, and so are epochs whose
-    validation predictions are all one class (their gap is trivially zero)
+    The first ``skip_epochs`` epochs are left out, and so are collapsed
+    epochs — validation predictions all one class (their gap is trivially
+    zero) or validation AUC at most :data:`skfairnn._decision.COLLAPSE_AUC` —
     unless no other epoch is left.
     """
     gaps = np.array([record[column] for record in val_records])
     candidates = np.arange(len(gaps)) >= min(skip_epochs, len(gaps) - 1)
-    rates = np.array([record["positive_rate"] for record in val_records])
-    informative = candidates & (rates > 0) & (rates < 1)
+    collapsed = np.array(
+        [is_collapsed(record.get("auc", 1.0), record["positive_rate"]) for record in val_records]
+    )
+    informative = candidates & ~collapsed
     if informative.any():
         candidates = informative
     return int(np.argmin(np.where(candidates, gaps, np.inf)))
@@ -157,7 +178,9 @@ def evaluate(
     history = getattr(fitted, "history", None)
     if network is None or selection == "last" or history is None:
         proba = estimator.predict_proba(data.X_test)[:, 1]
-        return {**split_metrics(data.y_test, proba, data.a_test), "epoch": -1, "fit_time": fit_time}
+        hard = estimator.predict(data.X_test) == estimator.classes_[1]
+        metrics_test = split_metrics(data.y_test, proba, data.a_test, hard)
+        return {**metrics_test, "epoch": -1, "fit_time": fit_time}
     hard_column, prob_column = GAP_COLUMNS[constraint]
     column = hard_column if selection == "hard" else prob_column
     best = select_epoch([epoch["protocol_val"] for epoch in history], column, skip_epochs)

@@ -175,7 +175,7 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
         return cls(
             module__hidden_sizes=(64,), lr=1e-3, batch_size=256, max_epochs=epochs,
             batches_per_epoch=math.ceil(len(Xtr) / 256), sampling="random",
-            random_state=seed, device=device or "cpu", **params,
+            prior_correction=None, random_state=seed, device=device or "cpu", **params,
         )  # fmt: skip
 
     rows = []
@@ -358,7 +358,7 @@ def first_order_check(
     Xtr, ytr, Atr, Xte, _, _ = load_balanced_adult(seed, data_home=data_home)
     net = FairRegClassifier(
         constraint="demographic_parity", fairness_weight=1.0, sampling="random",
-        module__hidden_sizes=(64,), max_epochs=epochs, random_state=seed,
+        prior_correction=None, module__hidden_sizes=(64,), max_epochs=epochs, random_state=seed,
     ).fit(Xtr, ytr, sensitive_features=Atr)  # fmt: skip
     module = copy.deepcopy(net.module_).double().eval()
     params, f = functional_output(module)  # f(params, X) -> logits, Eq. 7's f

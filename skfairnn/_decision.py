@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The decision rule for the data's prior, and the check for a collapsed fit.
+
+Balanced batches (``sampling="group_balanced"`` / ``"cell_balanced"``, the
+papers' loops) and sample weights train the network for a label prior other
+than the data's: on data with 6 % positives, cell-balanced batches are half
+positive, so the logit learns the odds of a balanced world and thresholding it
+at 0 predicts positives at several times the base rate. ``prior_correction``
+moves the decision by one fitted offset of the logit, the same for every row
+(no groups are needed at predict time):
+
+``"prior_shift"``
+    Bayes' rule for a change of prior (Elkan 2001; Saerens et al. 2002):
+    :math:`b = \\operatorname{logit}\\pi_{data} - \\operatorname{logit}\\pi_{loss}`,
+    where :math:`\\pi_{loss}` is the positive share of the distribution the
+    loss saw (sampling probabilities × sample weights) and
+    :math:`\\pi_{data}` the positive share of all rows passed to ``fit``,
+    whatever their weight: a subset chosen by weights (``InfluencePruner``'s
+    0/1 weights) is still decided for the prior of the data it was cut from.
+    It is exactly 0 for unweighted random batches.
+``"match_rate"``
+    The offset that makes the predicted positive rate on the training rows
+    equal :math:`\\pi_{data}`: a quantile of the training logits. It does not
+    assume the network is calibrated, which a fairness penalty breaks.
+``None``
+    Threshold the raw logit at 0 (probability 0.5), as the papers' code does.
+
+The offset is refitted at the end of every epoch on (at most
+:data:`MAX_ROWS`) training rows by :class:`DecisionRule`, a default skorch
+callback, which also records the training AUC in ``history`` (``train_auc``)
+and warns with :class:`~skfairnn.exceptions.CollapseWarning` at the end of
+training when the scores have lost their ranking or the predictions are a
+single class.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from skorch.callbacks import Callback
+
+from .exceptions import CollapseWarning
+from .modules import eval_mode
+
+__all__ = [
+    "PRIOR_CORRECTIONS",
+    "DecisionRule",
+    "COLLAPSE_AUC",
+    "MAX_ROWS",
+    "is_collapsed",
+    "match_rate_offset",
+    "prior_shift_offset",
+]
+
+PRIOR_CORRECTIONS = ("prior_shift", "match_rate")
+#: a training AUC at or below this means the scores have lost their ranking
+COLLAPSE_AUC = 0.55
+#: training rows used to fit the offset and measure the AUC (an even stride)
+MAX_ROWS = 20_000
+_CHUNK = 8192
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p) - np.log1p(-p))
+
+
+def prior_shift_offset(data_prior: float, loss_prior: float) -> float:
+    """Offset :math:`\\operatorname{logit}\\pi_{data} - \\operatorname{logit}\\pi_{loss}`."""
+    return _logit(data_prior) - _logit(loss_prior)
+
+
+def match_rate_offset(logits: np.ndarray, rate: float) -> float:
+    """Offset ``b`` such that a share ``rate`` of ``logits + b`` is at least 0.
+
+    The threshold sits halfway between the two order statistics around the
+    ``1 - rate`` quantile, so no training row lies exactly on it.
+    """
+    scores = np.sort(np.asarray(logits, dtype=np.float64))
+    n = len(scores)
+    k = int(round(rate * n))  # rows to predict positive
+    if k <= 0:
+        return float(-(scores[-1] + 1.0))
+    if k >= n:
+        return float(-(scores[0] - 1.0))
+    return float(-(scores[n - k - 1] + scores[n - k]) / 2)
+
+
+def is_collapsed(auc: float, predicted_rate: float) -> bool:
+    """Whether a fit has lost its ranking or predicts a single class."""
+    return not auc > COLLAPSE_AUC or predicted_rate <= 0.0 or predicted_rate >= 1.0
+
+
+def _stride_rows(n: int) -> np.ndarray:
+    """An even, deterministic subsample of at most :data:`MAX_ROWS` row indices."""
+    return np.arange(0, n, max(1, -(-n // MAX_ROWS)))
+
+
+def _raw_logits(net, X: torch.Tensor) -> np.ndarray:
+    """Logits of the module without any offset, in chunks, gradients off."""
+    outputs = []
+    with torch.no_grad(), eval_mode(net.module_):
+        for start in range(0, len(X), _CHUNK):
+            chunk = X[start : start + _CHUNK].to(net.device)
+            outputs.append(net.infer({"X": chunk}).detach().to("cpu", torch.float64))
+    return torch.cat(outputs).numpy()
+
+
+_MSG_COLLAPSE = (
+    "{name} collapsed: on the training rows its scores have AUC {auc:.3f} and it predicts "
+    "the positive class for {rate:.1%} of them (base rate {base:.1%}), so predict() is close "
+    "to a constant classifier. {advice}"
+)
+
+
+def _advice(net) -> str:
+    tips = []
+    weight = getattr(net, "fairness_weight", None)
+    if weight:
+        tips.append(f"lower fairness_weight (now {weight})")
+    sampling = getattr(net, "sampling", None)
+    if sampling in ("random", "group_balanced") and getattr(net, "constraint", None):
+        tips.append(
+            f'use sampling="cell_balanced" (now {sampling!r}), which keeps the rare label '
+            "present in every batch"
+        )
+    if getattr(net, "prior_correction", None) is None:
+        tips.append('set prior_correction="match_rate"')
+    tips.append(f"check lr (now {net.lr}) and max_epochs (now {net.max_epochs})")
+    return "Try: " + "; ".join(tips) + "."
+
+
+class DecisionRule(Callback):
+    """Refit the prior-correcting offset each epoch; warn on a collapsed fit.
+
+    A default callback of :class:`~skfairnn.FairNetClassifier` (name
+    ``"decision_rule"``). After each epoch it forwards an even subsample of
+    the training rows (at most :data:`MAX_ROWS`), sets the fitted
+    ``decision_offset_`` from ``net.prior_correction`` and records
+    ``train_auc`` and ``train_positive_rate`` (after the offset) in
+    ``net.history``. At the end of training it emits a
+    :class:`~skfairnn.exceptions.CollapseWarning` when the AUC is at most
+    :data:`COLLAPSE_AUC` or every training row gets the same class.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if not hasattr(net, "decision_offset_"):
+            net.decision_offset_ = 0.0
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        from ._base import _dataset_columns  # the base imports this module
+
+        columns, y = _dataset_columns(dataset_train)
+        y = np.asarray(y)
+        rows = _stride_rows(len(y))
+        X = torch.as_tensor(np.asarray(columns["X"])[rows])
+        logits, y_rows = _raw_logits(net, X), y[rows]
+        data_prior = float(np.mean(y))
+        if net.prior_correction == "prior_shift":
+            offset = prior_shift_offset(data_prior, net.training_label_prior_)
+        elif net.prior_correction == "match_rate":
+            offset = match_rate_offset(logits, data_prior)
+        else:
+            offset = 0.0
+        net.decision_offset_ = offset
+        both_classes = 0 < y_rows.sum() < len(y_rows)
+        auc = roc_auc_score(y_rows, logits) if both_classes else float("nan")
+        net.history.record("train_auc", float(auc))
+        net.history.record("train_positive_rate", float(np.mean(logits + offset >= 0)))
+        net.history.record("decision_offset", offset)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if not len(net.history) or "train_auc" not in net.history[-1]:
+            return
+        auc, rate = net.history[-1, "train_auc"], net.history[-1, "train_positive_rate"]
+        if np.isnan(auc) or not is_collapsed(auc, rate):
+            return
+        base = float(np.mean(np.asarray(y))) if y is not None else float("nan")
+        message = _MSG_COLLAPSE.format(
+            name=type(net).__name__, auc=auc, rate=rate, base=base, advice=_advice(net)
+        )
+        warnings.warn(message, CollapseWarning, stacklevel=2)

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Run a grid of independent benchmark runs through joblib, streamed to JSONL, resumable.
+
+Every ``compare``, ``reproduce`` and robustness run is a *task*: a dict of
+plain values (dataset, method, seed, settings) passed to a module-level
+function that returns one result row. :func:`run_tasks` sends the tasks
+through :class:`joblib.Parallel`, so they run
+
+* sequentially (``n_jobs=1``, the default),
+* in local processes (``n_jobs=N``; joblib's loky backend), or
+* on whatever backend is active: ``with joblib.parallel_config(backend="dask"):``
+  after connecting a :class:`distributed.Client` runs them on a Dask cluster,
+  ``backend="ray"`` (after ``ray.util.joblib.register_ray()``) on Ray.
+
+Each finished run is appended to the JSONL file at once (by this process, in
+the order runs finish), a run that raises is recorded with its error instead
+of stopping the grid, and calling again with the same file skips the tasks
+whose rows are already there (failed runs are retried). Rows come back in the
+order of the tasks, so the result does not depend on how the runs were
+scheduled; torch's thread count is pinned in every run (``torch_threads``) so
+that the numbers do not depend on it either.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import joblib
+
+__all__ = ["run_tasks", "task_key", "read_rows"]
+
+#: columns that differ between identical runs (left out of reproducibility checks)
+TIMING_COLUMNS = ("fit_time", "run_time")
+
+
+def task_key(task: dict) -> str:
+    """A stable text key of a task (its fields, sorted; tuples written as lists)."""
+    return json.dumps(task, sort_keys=True, default=repr)
+
+
+def read_rows(path) -> list[dict]:
+    """The rows of a JSONL results file (a truncated last line, from a crash, is skipped)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _execute(function: Callable[[dict], dict], task: dict, torch_threads: int | None) -> dict:
+    """Run one task in a worker; a failure becomes an ``error`` row."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    start = time.perf_counter()
+    try:
+        row = {**task, **function(task), "error": ""}
+    except Exception as error:  # recorded, not fatal: the grid goes on
+        tail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
+        row = {**task, "error": f"{type(error).__name__}: {error} ({tail})"}
+    finally:
+        torch.set_num_threads(previous)
+    row["run_time"] = time.perf_counter() - start
+    row["task_key"] = task_key(task)
+    return _jsonable(row)
+
+
+def _progress_bar(total: int, initial: int, desc: str | None, enabled: bool | None):
+    """A tqdm bar on stderr, on only when stderr is a terminal (unless forced)."""
+    from tqdm.auto import tqdm
+
+    disable = not sys.stderr.isatty() if enabled is None else not enabled
+    return tqdm(total=total, initial=initial, desc=desc, disable=disable, unit="run")
+
+
+def run_tasks(
+    tasks: Sequence[dict],
+    function: Callable[[dict], dict],
+    *,
+    path=None,
+    n_jobs: int | None = None,
+    torch_threads: int | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    describe: Callable[[dict], str] | None = None,
+    desc: str | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Run ``function(task)`` for every task; return the rows in task order.
+
+    Parameters
+    ----------
+    tasks : sequence of dict
+        JSON-able descriptions of the runs; each must be unique.
+    function : callable
+        A module-level (picklable) function ``task -> dict of results``.
+    path : path, default=None
+        JSONL file; each finished row is appended as soon as it arrives.
+    n_jobs : int, default=None
+        Worker processes (joblib). ``None`` uses the active
+        :func:`joblib.parallel_config` (1 outside one; the cluster's size
+        under the Dask backend).
+    torch_threads : int, default=None
+        ``torch.set_num_threads`` inside every run; ``None`` is 1 when runs go
+        in parallel, torch's default when they are sequential.
+    resume : bool, default=True
+        Skip tasks whose successful rows are already in ``path``.
+    progress : bool, default=None
+        Show a tqdm bar (runs done, ETA, last result); ``None``: only on a
+        terminal.
+    describe : callable, default=None
+        ``row -> str`` shown as the bar's last result.
+    desc : str, default=None
+        Label of the bar.
+    on_row : callable, default=None
+        Called with each new row as it arrives.
+    """
+    keys = [task_key(task) for task in tasks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("tasks must be unique; some tasks are listed twice.")
+    done: dict[str, dict] = {}
+    if path is not None and resume:
+        for row in read_rows(path):
+            if row.get("task_key") in keys and not row.get("error"):
+                done[row["task_key"]] = row
+    elif path is not None:
+        Path(path).unlink(missing_ok=True)
+    todo = [task for task, key in zip(tasks, keys) if key not in done]
+    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    workers = joblib.effective_n_jobs(n_jobs) if todo else 1
+    if torch_threads is None:
+        torch_threads = 1 if workers != 1 else None
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    bar = _progress_bar(len(tasks), len(done), desc, progress)
+    try:
+        results: Iterable[dict] = (
+            parallel(joblib.delayed(_execute)(function, task, torch_threads) for task in todo)
+            if todo
+            else ()
+        )
+        for row in results:
+            done[row["task_key"]] = row
+            if path is not None:
+                with open(path, "a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+            if on_row is not None:
+                on_row(row)
+            bar.update(1)
+            if row["error"]:
+                bar.set_postfix_str(f"failed: {row['error'][:60]}")
+            elif describe is not None:
+                bar.set_postfix_str(describe(row))
+    finally:
+        bar.close()
+    return [done[key] for key in keys if key in done]
+
