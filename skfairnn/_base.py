@@ -453,6 +453,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
                 batch_size=batch_size,
                 generator=getattr(self, "_generator", None),
                 n_batches=self.batches_per_epoch,
+                sample_weight=columns.get("sample_weight"),
             )
         else:
             index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)
