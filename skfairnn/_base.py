@@ -373,7 +373,9 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             raise ValueError("sample_weight must be finite and non-negative.")
         if weight.sum() <= 0:
             raise ValueError("sample_weight sums to zero; at least one row needs weight.")
-        return (weight / weight.mean()).astype(np.float32)
+        # Mean 1 over the rows that are drawn (zero-weight rows never are), so that
+        # 0/1 weights train exactly like the kept subset alone.
+        return (weight / weight[weight > 0].mean()).astype(np.float32)
 
     def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool):
         X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
@@ -437,7 +439,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             groups. ``None`` trains *without* the fairness term and warns.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights multiplying each row's loss
-            (normalised to mean 1).
+            (normalised to mean 1 over the rows of positive weight; rows of
+            weight 0 are never drawn into a batch).
 
         Returns
         -------
@@ -496,6 +499,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
                 batch_size=batch_size,
                 generator=getattr(self, "_generator", None),
                 n_batches=self.batches_per_epoch,
+                sample_weight=columns.get("sample_weight"),
             )
         else:
             index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)

@@ -8,7 +8,10 @@ compared with cells of the same label. Each step:
 
 1. :meth:`PerCellGradientMixin.train_step_single` forwards every non-empty
    cell of the batch *separately* (a loop over cells, never over samples) and
-   stitches the logits back into batch order for the task loss;
+   stitches the logits back into batch order for the task loss; only the
+   cells whose rows have positive total weight are *present* and enter the
+   penalty (a cell of zero-weight rows, e.g. rows pruned by
+   :class:`~skfairnn.InfluencePruner`, has no loss to compare);
 2. the method's hook asks :func:`cell_losses` for each cell's weighted mean
    loss and :func:`cell_gradients` for its gradient w.r.t. the chosen
    parameters with ``create_graph=True``;
@@ -68,7 +71,7 @@ class CellForward:
     Attributes
     ----------
     codes : list of int
-        Codes of the non-empty cells, ascending.
+        Codes of the present cells (rows with positive total weight), ascending.
     index : list of LongTensor
         Row indices (into the batch) of each cell.
     logits : list of Tensor
@@ -80,7 +83,15 @@ class CellForward:
     logits: list[torch.Tensor]
 
 
-def forward_by_cell(infer, X: torch.Tensor, codes: torch.Tensor, n_cells: int, **fit_params):
+def forward_by_cell(
+    infer,
+    X: torch.Tensor,
+    codes: torch.Tensor,
+    n_cells: int,
+    *,
+    weight: torch.Tensor | None = None,
+    **fit_params,
+):
     """Forward each non-empty cell separately; return batch-ordered logits too.
 
     Parameters
@@ -93,26 +104,32 @@ def forward_by_cell(infer, X: torch.Tensor, codes: torch.Tensor, n_cells: int, *
         Cell code of each row (:func:`cell_codes`).
     n_cells : int
         Number of possible codes; empty cells are skipped.
+    weight : Tensor of shape (n,) or None, default=None
+        Sample weights. A cell whose rows all have weight 0 is forwarded (its
+        logits are part of the batch) but is not present in ``forward``;
+        ``None`` makes every non-empty cell present.
 
     Returns
     -------
     logits : Tensor of shape (n,)
         Logits in the batch's row order (for the task loss).
     forward : CellForward
-        The per-cell pieces.
+        The per-cell pieces of the present cells.
     """
-    present, index = [], []
-    for code in range(n_cells):
-        rows = torch.nonzero(codes == code).squeeze(1)
-        if rows.numel():
-            present.append(code)
-            index.append(rows)
-    logits = [infer(X[rows], **fit_params) for rows in index]
-    order = torch.cat(index)
+    cells = [(code, torch.nonzero(codes == code).squeeze(1)) for code in range(n_cells)]
+    cells = [(code, rows) for code, rows in cells if rows.numel()]
+    logits = [infer(X[rows], **fit_params) for _, rows in cells]
+    order = torch.cat([rows for _, rows in cells])
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
     batch_logits = torch.cat(logits)[inverse]
-    return batch_logits, CellForward(present, index, logits)
+    forward = CellForward([], [], [])
+    for (code, rows), cell_logits in zip(cells, logits):
+        if weight is None or bool(weight[rows].sum() > 0):
+            forward.codes.append(code)
+            forward.index.append(rows)
+            forward.logits.append(cell_logits)
+    return batch_logits, forward
 
 
 def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.Tensor):
@@ -195,8 +212,11 @@ class PerCellGradientMixin:
         x = Xi["X"] if isinstance(Xi, Mapping) else Xi
         x = to_tensor(x, device=self.device)
         group = to_tensor(Xi["group"], device=x.device)
+        weight = to_tensor(Xi["sample_weight"], device=x.device)
         codes, n_cells = cell_codes(group, yi, self.constraint, self._n_groups)
-        y_pred, self._cell_forward = forward_by_cell(self.infer, x, codes, n_cells, **fit_params)
+        y_pred, self._cell_forward = forward_by_cell(
+            self.infer, x, codes, n_cells, weight=weight, **fit_params
+        )
         try:
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
             loss.backward()
@@ -209,7 +229,7 @@ class PerCellGradientMixin:
         if self._cell_forward is not None:
             return self._cell_forward
         codes, n_cells = cell_codes(batch.group, batch.y, self.constraint, batch.n_groups)
-        return forward_by_cell(self.infer, batch.X, codes, n_cells)[1]
+        return forward_by_cell(self.infer, batch.X, codes, n_cells, weight=batch.sample_weight)[1]
 
     def _cell_gradient_setup(self, batch, params):
         """Per-cell pass, losses and gradients (with graph) for ``params``."""
@@ -259,15 +279,21 @@ def taylor_importance(weight: torch.Tensor, grad: torch.Tensor, granularity: str
     return score.reshape(-1)
 
 
+def _unit_max(v: torch.Tensor) -> torch.Tensor:
+    """``v`` divided by its (detached) largest magnitude; unchanged if that is below ``tiny``."""
+    scale = v.detach().abs().max()
+    return v / torch.where(scale >= torch.finfo(v.dtype).tiny, scale, torch.ones_like(scale))
+
+
 def scaled_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity that stays finite for tiny or all-zero vectors.
+    """Cosine similarity that stays finite, with a finite gradient, for tiny or zero vectors.
 
     Each vector is first divided by its (detached) largest magnitude, which
     leaves the cosine and its gradient unchanged but avoids underflow of the
-    squared norms; an all-zero vector gives 0.
+    squared norms. An all-zero (or subnormal) vector is left unscaled, so it
+    gives a cosine of 0 and, through the ``eps`` in the norms, a finite
+    gradient (scaling it by ``1 / tiny`` would overflow the gradient).
     """
-    tiny = torch.finfo(a.dtype).tiny
-    a = a / a.detach().abs().max().clamp_min(tiny)
-    b = b / b.detach().abs().max().clamp_min(tiny)
+    a, b = _unit_max(a), _unit_max(b)
     eps = torch.finfo(a.dtype).eps
     return (a * b).sum() / ((a.square().sum() + eps).sqrt() * (b.square().sum() + eps).sqrt())

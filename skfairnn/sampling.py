@@ -10,6 +10,12 @@ without replacement within a batch, and with replacement when a stratum has
 fewer rows than its share (as the GCM code falls back to). Strata that have no
 rows at all are skipped, so an empty (group, label) cell does not stop
 training.
+
+Rows with sample weight 0 (e.g. rows pruned by
+:class:`~skfairnn.InfluencePruner` or FairIF, through
+:class:`~skfairnn.ReweightedClassifier`) are never drawn: every sampler draws
+among the rows of positive weight only, and a stratum whose rows all have
+weight 0 counts as empty.
 """
 
 from __future__ import annotations
@@ -118,6 +124,21 @@ class StratifiedBatchSampler:
             yield torch.cat([self._draw(members) for members in self.members])
 
 
+class _RowSubset:
+    """Batches of a sampler over a subset of the rows, mapped back to row indices."""
+
+    def __init__(self, sampler, rows: torch.Tensor):
+        self.sampler = sampler
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        for batch in self.sampler:
+            yield self.rows[batch]
+
+
 def make_batch_sampler(
     sampling: Literal["random", "group_balanced", "cell_balanced"],
     *,
@@ -126,6 +147,7 @@ def make_batch_sampler(
     batch_size: int,
     generator: torch.Generator | None,
     n_batches: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ):
     """Return the training batch sampler named by ``sampling``.
 
@@ -140,19 +162,35 @@ def make_batch_sampler(
     generator : torch.Generator or None
         Seeded generator for reproducible batches.
     n_batches : int or None
-        Batches per epoch (``None``: one pass over the data).
+        Batches per epoch (``None``: one pass over the rows of positive
+        weight).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Rows of weight 0 are never drawn; ``None`` draws among all rows.
+
+    Raises
+    ------
+    ValueError
+        If ``sampling`` is unknown or no row has positive weight.
     """
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}.")
+    groups, y = np.asarray(groups), np.asarray(y)
+    positive = None if sample_weight is None else np.asarray(sample_weight) > 0
+    kept = None if positive is None or positive.all() else np.flatnonzero(positive)
+    if kept is not None:
+        if not len(kept):
+            raise ValueError("sample_weight has no positive entry; there is no row to draw.")
+        groups, y = groups[kept], y[kept]
     if sampling == "random":
-        return RandomBatchSampler(
+        sampler = RandomBatchSampler(
             len(y), batch_size, shuffle=True, generator=generator, n_batches=n_batches
         )
-    if sampling == "group_balanced":
-        strata = np.asarray(groups)
-    elif sampling == "cell_balanced":
-        strata = np.asarray(groups) * 2 + np.asarray(y)
     else:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}.")
-    return StratifiedBatchSampler(strata, batch_size, generator=generator, n_batches=n_batches)
+        strata = groups if sampling == "group_balanced" else groups * 2 + y
+        sampler = StratifiedBatchSampler(
+            strata, batch_size, generator=generator, n_batches=n_batches
+        )
+    return sampler if kept is None else _RowSubset(sampler, torch.as_tensor(kept))
 
 
 def resolve_sampling(sampling: str, constraint: str | None) -> str:

@@ -134,8 +134,9 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
       \mathcal L_{cls}(X_1)` of line 8 (absorbed by the learning rate).
     * More than two groups: the cosines of all pairs of present groups are
       averaged per layer (and label), so two groups give Eq. 9 exactly. A
-      missing group or cell drops out; with fewer than two present the term
-      is zero (no NaN). The gap is the worst pair (:mod:`skfairnn.gaps`).
+      group or cell missing from the batch, or whose rows all have weight 0
+      (rows pruned by a weighter), drops out; with fewer than two present the
+      term is zero (no NaN). The gap is the worst pair (:mod:`skfairnn.gaps`).
     * Each cell is forwarded separately (as in the authors' code), which
       matters only for batch-dependent layers such as batch norm.
 
@@ -197,6 +198,8 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         named = dict(self.module_.named_modules())
         weights = [named[name].weight for name in self.layers_]
         forward, gradients = self._cell_gradient_setup(batch, weights)
+        if not gradients:  # no cell of the batch has positive weight
+            return weights[0].sum() * 0.0
         importances = [
             [taylor_importance(w, g, self.importance) for w, g in zip(weights, grads)]
             for grads in gradients

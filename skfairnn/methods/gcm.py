@@ -164,8 +164,9 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
       gradient"); with sample weights the mean is weighted.
     * More than two groups: for each label, every pair of present groups is
       compared and the pair terms are averaged, so two groups give exactly
-      Eq. 13. A cell missing from a batch drops out; a label with fewer than
-      two groups present contributes zero (no NaN).
+      Eq. 13. A cell missing from a batch, or whose rows all have weight 0
+      (rows pruned by a weighter), drops out; a label with fewer than two
+      groups present contributes zero (no NaN).
     * Each cell is forwarded separately (as in the authors' code), which
       matters only for batch-dependent layers such as batch norm.
 
@@ -254,6 +255,8 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         named = dict(self.module_.named_parameters())
         params = [named[name] for name in self.penalized_params_]
         forward, gradients = self._cell_gradient_setup(batch, params)
+        if not gradients:  # no cell of the batch has positive weight
+            return params[0].sum() * 0.0
         norm = MAGNITUDES[self.magnitude]
         magnitudes = [torch.cat([norm(g).reshape(-1) for g in grads]) for grads in gradients]
         means = mean_cell_scores(forward, batch.sample_weight)

@@ -149,9 +149,12 @@ class InfluencePruner(BaseEstimator):
     for the authors' loss. The scores are computed on the rows given to
     ``fit`` without ``sample_weight`` (Eq. 35 is unweighted);
     ``sample_weight`` only weights the scoring network's training. Retraining
-    on the kept rows through weights 0/1 equals training on the subset up to
-    batch composition (pruned rows still occupy batch slots with zero weight);
-    subset training is what the paper does.
+    on the kept rows through weights 0/1 (:class:`~skfairnn.ReweightedClassifier`)
+    trains on the subset, as the paper does: skfairnn's batch samplers never
+    draw rows of weight 0, so an epoch is one pass over the kept rows. The
+    kept rows' weights are then ``1 / keep_fraction`` (weights are normalised
+    to mean 1 over all rows), which scales the task loss against a fairness
+    penalty by the same factor.
 
     Prune by accuracy: §6.1 removes rows in *descending* order of the loss
     influence (keeps the smallest), while the Data Diet code the authors build

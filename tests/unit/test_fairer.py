@@ -9,6 +9,8 @@ import torch
 from _gradient_hand import finite_difference, init_double, make_batch, mlp_cell_gradient, mlp_params
 
 from skfairnn import FairerClassifier, FairRegClassifier
+from skfairnn._group_gradients import scaled_cosine
+from skfairnn.datasets import make_biased_classification
 from skfairnn.diagnostics import neuron_parity_scores
 from skfairnn.modules import ConvNet
 
@@ -150,6 +152,50 @@ def test_missing_group_is_finite_and_zero():
     grads = torch.autograd.grad(value, list(net.module_.parameters()), allow_unused=True)
     assert value.item() == 0.0
     assert all(g is None or torch.isfinite(g).all() for g in grads)
+
+
+def test_zero_weight_cell_is_absent():
+    # cell (1, 1) holds only rows of weight 0: the penalty is the one without those rows
+    X, y, group = _data()
+    pruned = (group == 1) & (y == 1)
+    net = _net(alignment_weight=1.0, fairness_weight=0.5, constraint="equalized_odds")
+    batch = make_batch(X, y, group, 2, np.where(pruned, 0.0, 1.0))
+    kept = make_batch(X[~pruned], y[~pruned], group[~pruned], 2)
+    value = net.fairness_penalty(batch, net.infer(batch.X), True)
+    expected = net.fairness_penalty(kept, net.infer(kept.X), True)
+    np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-12)
+    grads = torch.autograd.grad(value, list(net.module_.parameters()))
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("sampling", ["random", "cell_balanced"])
+def test_fit_with_a_zero_weight_cell_is_finite(sampling):
+    X, y, A = make_biased_classification(400, random_state=0)
+    weight = np.where((A == 1) & (y == 1), 0.0, 1.0)
+    clf = FairerClassifier(
+        alignment_weight=0.1,
+        constraint="equalized_odds",
+        sampling=sampling,
+        max_epochs=2,
+        random_state=0,
+        module__hidden_sizes=(16,),
+    )
+    clf.fit(X, y, sensitive_features=A, sample_weight=weight)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scaled_cosine_is_finite_at_zero_and_exact_for_tiny_vectors(dtype):
+    zero = torch.zeros(5, dtype=dtype, requires_grad=True)
+    b = torch.arange(1.0, 6.0, dtype=dtype, requires_grad=True)
+    for u, v in ((zero, b), (b, zero), (zero, zero.clone())):
+        value = scaled_cosine(u, v)
+        grads = torch.autograd.grad(value, [zero, b], allow_unused=True)
+        assert value.item() == 0.0
+        assert all(g is None or torch.isfinite(g).all() for g in grads)
+    tiny = torch.tensor([3.0, 0.0, 1.0, 2.0, 5.0], dtype=dtype) * 1e-30
+    expected = torch.nn.functional.cosine_similarity(tiny.double() * 1e30, b.double(), dim=0)
+    assert scaled_cosine(tiny, b).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,21 @@ def test_absent_group_and_single_group_batches_are_finite_and_differentiable():
         assert torch.isfinite(scores.grad).all()
 
 
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
+def test_group_of_zero_weight_is_absent(constraint):
+    scores, y, groups = _data()
+    extra = torch.tensor([0.95, 0.05], dtype=torch.float64)  # group 2, both labels, weight 0
+    gap = fairness_gap(
+        constraint,
+        torch.cat([scores, extra]),
+        torch.cat([y, torch.tensor([1, 0])]),
+        torch.cat([groups, torch.tensor([2, 2])]),
+        3,
+        torch.tensor([1.0] * 6 + [0.0, 0.0], dtype=torch.float64),
+    )
+    assert gap.item() == pytest.approx(fairness_gap(constraint, scores, y, groups, 2).item())
+
+
 def test_gradient_matches_finite_differences():
     scores, y, groups = _data()
     scores = scores.clone().requires_grad_(True)

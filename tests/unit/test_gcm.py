@@ -128,13 +128,15 @@ def test_second_order_gradient_matches_finite_differences(temperature, monkeypat
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-8)
 
 
-def test_training_step_gradient_is_task_plus_penalty():
+@pytest.mark.parametrize("zero_cell", [False, True])
+def test_training_step_gradient_is_task_plus_penalty(zero_cell):
     X, y, group = _data(seed=2)
     net = _net(fairness_weight=0.7)
+    weight = np.where(zero_cell & (group == 1) & (y == 1), 0.0, 1.0)
     xi = {
         "X": torch.as_tensor(X),
         "group": torch.as_tensor(group),
-        "sample_weight": torch.ones(len(X), dtype=torch.float64),
+        "sample_weight": torch.as_tensor(weight),
     }
     yi = torch.as_tensor(y)
     net.sensitive_groups_ = np.array([0, 1])
@@ -175,6 +177,26 @@ def test_empty_cell_and_single_group_give_finite_values():
     grads = torch.autograd.grad(value, list(net.module_.parameters()), allow_unused=True)
     assert value.item() == 0.0
     assert all(g is None or torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("constraint, n_groups", [("equalized_odds", 2), ("demographic_parity", 3)])
+def test_zero_weight_cell_is_absent(constraint, n_groups):
+    # rows of weight 0 (pruned by a weighter) fill cell (1, 1), or all of group 2
+    X, y, group = _data(n=12 * n_groups, n_groups=n_groups)
+    if constraint == "demographic_parity":
+        pruned = group == 2
+    else:
+        pruned = (group == 1) & (y == 1)
+    net = _net(penalized_params="all", constraint=constraint)
+    net._n_groups = n_groups
+    batch = make_batch(X, y, group, n_groups, np.where(pruned, 0.0, 1.0))
+    got = net.fairness_loss(batch, None, True)
+    kept = make_batch(X[~pruned], y[~pruned], group[~pruned], n_groups)
+    expected = net.fairness_loss(kept, None, True)
+    assert expected.item() > 0
+    np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-12)
+    nothing = make_batch(X, y, group, n_groups, np.zeros(len(y)))
+    assert net.fairness_loss(nothing, None, True).item() == 0.0
 
 
 def test_more_than_two_groups_average_all_pairs():

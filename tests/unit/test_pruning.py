@@ -198,3 +198,22 @@ def test_warns_when_the_kept_rows_nearly_lose_a_group(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _GroupOneFirst(est, keep_fraction=share / 2, stratify=True).fit(X, y, sensitive_features=A)
+
+
+@pytest.mark.parametrize("method", ["fairer", "gcm"])
+def test_pruned_rows_retrain_gradient_matching_methods(method):
+    """Pruning a whole (group, label) cell (weights 0) used to make FAIRER diverge."""
+    from skfairnn import FairerClassifier, GCMClassifier, ReweightedClassifier
+    from skfairnn.datasets import make_biased_classification
+
+    X, y, A = make_biased_classification(400, random_state=0)
+    pruner = InfluencePruner(ERMClassifier(**SMALL), keep_fraction=0.2, strategy="accuracy")
+    net = {
+        "fairer": FairerClassifier(alignment_weight=0.1, constraint="equalized_odds", **SMALL),
+        "gcm": GCMClassifier(**SMALL),
+    }[method]
+    clf = ReweightedClassifier(pruner, net).fit(X, y, sensitive_features=A)
+    kept = clf.weighter_.sample_weight_
+    assert kept[(A == 1) & (y == 0)].sum() == 0  # the whole cell (1, 0) is pruned
+    assert np.isfinite(clf.estimator_.history[:, "train_loss"]).all()
+    assert clf.predict(X[:5]).shape == (5,)

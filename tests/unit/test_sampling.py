@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
+from skfairnn import ERMClassifier
 from skfairnn.sampling import make_batch_sampler
 
 
-def _sampler(sampling, groups, y, batch_size=40, seed=0, n_batches=None):
+def _sampler(sampling, groups, y, batch_size=40, seed=0, n_batches=None, sample_weight=None):
     return make_batch_sampler(
         sampling,
         groups=groups,
@@ -14,6 +16,7 @@ def _sampler(sampling, groups, y, batch_size=40, seed=0, n_batches=None):
         batch_size=batch_size,
         generator=torch.Generator().manual_seed(seed),
         n_batches=n_batches,
+        sample_weight=sample_weight,
     )
 
 
@@ -54,6 +57,59 @@ def test_same_seed_same_batches_and_n_batches():
     first = [b.tolist() for b in _sampler("cell_balanced", groups, y, seed=3, n_batches=7)]
     second = [b.tolist() for b in _sampler("cell_balanced", groups, y, seed=3, n_batches=7)]
     assert first == second and len(first) == 7
+
+
+def _pruned_weights(groups, y):
+    """Weights 0 on every third row and on the whole cell (1, 1), as a pruner leaves them."""
+    weight = np.ones(len(y))
+    weight[::3] = 0.0
+    weight[(groups == 1) & (y == 1)] = 0.0
+    return weight
+
+
+@pytest.mark.parametrize("sampling", ["random", "group_balanced", "cell_balanced"])
+def test_zero_weight_rows_are_never_drawn(sampling):
+    groups, y = np.repeat([0, 1], 50), np.tile([0, 1], 50)
+    weight = _pruned_weights(groups, y)
+    drawn = torch.cat(list(_sampler(sampling, groups, y, n_batches=20, sample_weight=weight)))
+    assert (weight[drawn.numpy()] > 0).all()
+
+
+def test_zero_weight_cell_counts_as_empty_and_random_covers_the_kept_rows():
+    groups, y = np.repeat([0, 1], 50), np.tile([0, 1], 50)
+    weight = _pruned_weights(groups, y)
+    batch = next(iter(_sampler("cell_balanced", groups, y, 30, sample_weight=weight)))
+    cells = groups[batch.numpy()] * 2 + y[batch.numpy()]
+    assert np.bincount(cells, minlength=4).tolist() == [10, 10, 10, 0]
+    kept = np.flatnonzero(weight > 0)
+    batches = list(_sampler("random", groups, y, 20, sample_weight=weight))
+    assert len(batches) == -(-len(kept) // 20)
+    assert sorted(torch.cat(batches).tolist()) == kept.tolist()
+    with pytest.raises(ValueError, match="no positive entry"):
+        _sampler("random", groups, y, sample_weight=np.zeros(len(y)))
+
+
+class _TrainingWeights(Callback):
+    """Records the sample weights of every training batch."""
+
+    def initialize(self):
+        self.seen = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.seen.append(batch[0]["sample_weight"])
+
+
+@pytest.mark.parametrize("sampling", ["random", "cell_balanced"])
+def test_fit_trains_on_rows_of_positive_weight_only(sampling):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    groups, y = np.repeat([0, 1], 100), np.tile([0, 1], 100)
+    record = _TrainingWeights()
+    clf = ERMClassifier(sampling=sampling, max_epochs=2, callbacks=[record], random_state=0)
+    clf.fit(X, y, sensitive_features=groups, sample_weight=_pruned_weights(groups, y))
+    assert record.seen and all((w > 0).all() for w in record.seen)
 
 
 def test_unknown_sampling():
