@@ -72,7 +72,7 @@ class FairBatch:
     group : LongTensor of shape (n,)
         Group codes (indices into ``sensitive_groups_``).
     sample_weight : Tensor of shape (n,)
-        Sample weights, normalised to mean 1 over the training set.
+        Sample weights, normalised to mean 1 over the rows of positive weight.
     n_groups : int
         Number of groups in the training data.
     """

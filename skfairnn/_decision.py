@@ -121,7 +121,7 @@ def _advice(net) -> str:
     weight = getattr(net, "fairness_weight", None)
     if weight:
         tips.append(f"lower fairness_weight (now {weight})")
-    sampling = getattr(net, "sampling", None)
+    sampling = net._sampler_name() if hasattr(net, "_sampler_name") else None
     if sampling in ("random", "group_balanced") and getattr(net, "constraint", None):
         tips.append(
             f'use sampling="cell_balanced" (now {sampling!r}), which keeps the rare label '

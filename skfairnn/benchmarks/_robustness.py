@@ -291,16 +291,31 @@ def run_robustness_task(task: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the study
-def study_tasks(datasets, seeds, *, quick=False, data_home=None, device=None) -> list[dict]:
-    """Every run of the study, in a fixed order."""
+def study_tasks(
+    datasets, seeds, *, methods=None, quick=False, data_home=None, device=None, min_seeds=None
+) -> list[dict]:
+    """Every run of the study, in a fixed order (``methods``: a subset of :data:`GRID`)."""
+    methods = list(GRID) if methods is None else list(methods)
+    unknown = sorted(set(methods) - set(GRID))
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {list(GRID)}.")
     seeds = list(seeds)
-    tasks = []
+    min_seeds = MIN_SEEDS if min_seeds is None else min_seeds
+    first = seeds[0] if seeds else 0
+    per_dataset = {}
     for dataset in datasets:
-        n_seeds = max(len(seeds), MIN_SEEDS.get(dataset, 0))
-        first = seeds[0] if seeds else 0
-        dataset_seeds = seeds + [s for s in range(first, first + n_seeds) if s not in seeds]
-        for seed in dataset_seeds[:n_seeds]:
-            for method, values in GRID.items():
+        n_seeds = max(len(seeds), min_seeds.get(dataset, 0))
+        extra = [s for s in range(first, first + 2 * n_seeds) if s not in seeds]
+        per_dataset[dataset] = (seeds + extra)[:n_seeds]
+    tasks = []
+    # seed by seed, so that an interrupted study has every dataset's first seeds
+    for rank in range(max(map(len, per_dataset.values()), default=0)):
+        for dataset, dataset_seeds in per_dataset.items():
+            if rank >= len(dataset_seeds):
+                continue
+            seed = dataset_seeds[rank]
+            for method in methods:
+                values = GRID[method]
                 runs = [(value, None) for value in values]
                 if method in SAMPLING_ABLATION:
                     runs.append((values[1], "random"))
@@ -324,6 +339,7 @@ def robustness_study(
     seeds=range(3),
     *,
     datasets=ROBUSTNESS_DATASETS,
+    methods=None,
     quick: bool = False,
     data_home=None,
     device=None,
@@ -337,8 +353,10 @@ def robustness_study(
     seeds : iterable of int, default=range(3)
         Split (and initialisation) seeds; datasets in :data:`MIN_SEEDS` get more.
     datasets : sequence of str, default=ROBUSTNESS_DATASETS
+    methods : sequence of str, default=None
+        A subset of :data:`GRID` (``None``: all).
     quick : bool, default=False
-        Two epochs per network (a smoke run).
+        Two epochs per network and no extra seeds (a smoke run).
     data_home : path, default=None
     device : str, default=None
         Training device of the networks.
@@ -352,7 +370,15 @@ def robustness_study(
     options.pop("path", None)
     if "progress_bar" in options:
         options["progress"] = options.pop("progress_bar")
-    tasks = study_tasks(datasets, seeds, quick=quick, data_home=data_home, device=device)
+    tasks = study_tasks(
+        datasets,
+        seeds,
+        methods=methods,
+        quick=quick,
+        data_home=data_home,
+        device=device,
+        min_seeds={} if quick else None,
+    )
     path = None if out is None else Path(out) / "runs.jsonl"
     rows = run_tasks(
         tasks,

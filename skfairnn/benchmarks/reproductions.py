@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ._fairif_study import reproduce_table1, reproduce_table4
 from ._pruning_study import reproduce_c3, reproduce_fig2
+from ._robustness import reproduce_robustness
 
 __all__ = ["REPRODUCTIONS"]
 
@@ -110,6 +111,12 @@ REPRODUCTIONS: dict[str, dict] = {
         "paper": "Wang, Wang & Liu (ICML 2022), §6.2 / Fig. 2: accuracy and DP violation "
         "against the fraction of Adult kept",
         "study": reproduce_fig2,
+    },
+    "robustness": {
+        "paper": "skfairnn robustness study: every estimator at its defaults and a 3-value grid, "
+        "constraint equalized_odds, judged through predict() on the six datasets and three "
+        "synthetic stress sets, against fairlearn's ExponentiatedGradient / ThresholdOptimizer",
+        "study": reproduce_robustness,
     },
     "pruning-first-order": {
         "paper": "Wang, Wang & Liu (ICML 2022), App. C.3: Eq. 11 vs the actual output change",

@@ -101,9 +101,13 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         form the rationale. ``None``: every ``nn.Linear``/``nn.Conv2d`` found
         by :func:`skfairnn.modules.find_layers`, output layer included, as in
         the authors' code.
-    sampling : str, default="group_balanced"
-        Equal draws per group (Algorithm 1, line 2); use ``"cell_balanced"``
-        with ``constraint="equalized_odds"``.
+    sampling : str, default="auto"
+        ``"auto"`` is the papers' loop for ``constraint``: equal draws per
+        group for demographic parity, per (group, label) cell for equalized
+        odds and equal opportunity (Algorithm 1, line 2). Without it the rare label can
+        vanish from batches and the penalty collapses the network (see the
+        robustness study in the README); ``prior_correction`` then moves the
+        decision back to the data's prior.
     **kwargs
         Any :class:`~skfairnn.FairNetClassifier` parameter.
 
@@ -174,7 +178,7 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         constraint="demographic_parity",
         importance="parameter",
         layers=None,
-        sampling="group_balanced",
+        sampling="auto",
         **kwargs,
     ):
         super().__init__(module, sampling=sampling, **kwargs)

@@ -41,9 +41,13 @@ class FairRegClassifier(FairNetClassifier):
         suggests 0.1–0.7 for DP and 0.5–5 for EO).
     constraint : str, default="equalized_odds"
         One of "demographic_parity", "equalized_odds", "equal_opportunity".
-    sampling : str, default="cell_balanced"
-        The papers' loop: cell-balanced batches for EO/EOp, use
-        ``"group_balanced"`` for DP.
+    sampling : str, default="auto"
+        ``"auto"`` is the papers' loop for ``constraint``: equal draws per
+        group for demographic parity, per (group, label) cell for equalized
+        odds and equal opportunity. Without it the rare label can
+        vanish from batches and the penalty collapses the network (see the
+        robustness study in the README); ``prior_correction`` then moves the
+        decision back to the data's prior.
     **kwargs
         Any :class:`~skfairnn.FairNetClassifier` parameter.
 
@@ -75,7 +79,7 @@ class FairRegClassifier(FairNetClassifier):
         *,
         fairness_weight=1.0,
         constraint="equalized_odds",
-        sampling="cell_balanced",
+        sampling="auto",
         **kwargs,
     ):
         super().__init__(module, sampling=sampling, **kwargs)

@@ -133,8 +133,13 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         :math:`w \in \theta`; ``"weights"``/``"biases"`` select by name
         suffix; a list names tensors (``module_.named_parameters()`` keys,
         e.g. ``["net.0.bias"]`` for the "bias_0" row of Table 2).
-    sampling : str, default="cell_balanced"
-        Equal draws per (group, label) cell: the paper's Adult loop.
+    sampling : str, default="auto"
+        ``"auto"`` is the papers' loop for ``constraint``: equal draws per
+        group for demographic parity, per (group, label) cell for equalized
+        odds and equal opportunity (the paper's Adult loop). Without it the rare label can
+        vanish from batches and the penalty collapses the network (see the
+        robustness study in the README); ``prior_correction`` then moves the
+        decision back to the data's prior.
     **kwargs
         Any :class:`~skfairnn.FairNetClassifier` parameter.
 
@@ -204,7 +209,7 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         constraint="equalized_odds",
         magnitude="squared",
         penalized_params="skip_first_weight",
-        sampling="cell_balanced",
+        sampling="auto",
         **kwargs,
     ):
         super().__init__(module, sampling=sampling, **kwargs)

@@ -90,10 +90,13 @@ class RunnerClassifier(FairNetClassifier):
         outputs). ``None`` follows the authors' code: added for
         ``"equalized_odds"`` and ``"equal_opportunity"``, not for
         ``"demographic_parity"``. The paper's Eq. (10) has no such term.
-    sampling : str, default="group_balanced"
-        The paper's ΔDP loop (equal draws per group, batch 1000 on Adult);
-        use ``"cell_balanced"`` with ``constraint="equalized_odds"`` for its
-        ΔEO loop (batch 2000).
+    sampling : str, default="auto"
+        ``"auto"`` is the papers' loop for ``constraint``: equal draws per
+        group for demographic parity, per (group, label) cell for equalized
+        odds and equal opportunity (the paper's ΔDP and ΔEO loops). Without it the rare label can
+        vanish from batches and the penalty collapses the network (see the
+        robustness study in the README); ``prior_correction`` then moves the
+        decision back to the data's prior.
     **kwargs
         Any :class:`~skfairnn.FairNetClassifier` parameter.
 
@@ -167,7 +170,7 @@ class RunnerClassifier(FairNetClassifier):
         layers=None,
         importance="elementwise",
         output_gap=None,
-        sampling="group_balanced",
+        sampling="auto",
         **kwargs,
     ):
         super().__init__(module, sampling=sampling, **kwargs)

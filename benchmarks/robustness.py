@@ -1,0 +1,69 @@
+"""The robustness study (``skfairnn reproduce robustness``), with a choice of methods and datasets.
+
+Examples
+--------
+python benchmarks/robustness.py --seeds 3 --n-jobs 16 --out benchmarks/results/robustness
+python benchmarks/robustness.py --methods fairif --datasets german adult --n-jobs 2
+python benchmarks/robustness.py --summarize-only --out benchmarks/results/robustness
+
+Every run is appended to ``<out>/runs.jsonl`` as it finishes; rerunning resumes.
+``--summarize-only`` writes the tables and plots from the runs already there.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from skfairnn.benchmarks._robustness import (
+    GRID,
+    ROBUSTNESS_DATASETS,
+    acceptance,
+    plot_robustness,
+    robustness_study,
+    select_on_validation,
+    summarize_robustness,
+)
+from skfairnn.benchmarks._runs import read_rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="*", default=list(GRID))
+    parser.add_argument("--datasets", nargs="*", default=list(ROBUSTNESS_DATASETS))
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--out", default="skfairnn_out/robustness")
+    parser.add_argument("--summarize-only", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out)
+    if not args.summarize_only:
+        robustness_study(
+            range(args.first_seed, args.first_seed + args.seeds),
+            datasets=args.datasets,
+            methods=args.methods,
+            quick=args.quick,
+            data_home=args.data_home,
+            device=args.device,
+            out=out,
+            run_options={"n_jobs": args.n_jobs, "progress": False},
+        )
+    rows = pd.DataFrame(read_rows(out / "runs.jsonl"))
+    rows = rows[rows["error"].fillna("") == ""]
+    summary = summarize_robustness(rows)
+    summary.round(4).to_csv(out / "grid_summary.csv")
+    for rule in ("none", "prior_shift", "match_rate"):
+        summarize_robustness(rows, rule=rule).round(4).to_csv(out / f"grid_summary_{rule}.csv")
+    acceptance(summary).round(4).to_csv(out / "acceptance.csv")
+    select_on_validation(rows).round(4).to_csv(out / "selected.csv")
+    for dataset in dict.fromkeys(summary.index.get_level_values("dataset")):
+        plot_robustness(summary, dataset, out / f"robustness_{dataset}.png")
+    print(acceptance(summary).round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
