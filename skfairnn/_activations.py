@@ -5,22 +5,34 @@ Shared by :class:`~skfairnn.RunnerClassifier` and :mod:`skfairnn.diagnostics`.
 
 *Neurons* are the output units of ``nn.Linear`` layers and the output
 channels of ``nn.Conv2d`` layers. A neuron's *activation* is read after the
-layer's non-linearity, as RUNNER's code does (post-ReLU): the activation
-module that follows the layer in registration order (``nn.ReLU``,
-``nn.Tanh``, ...), before the next weighted layer. Where no such module exists
-(a functional ``F.relu`` in ``forward``, or one activation module shared by
-several layers) the layer's own output is used. A channel's activation is its
-mean over the spatial positions.
+layer's non-linearity, as RUNNER's code does (post-ReLU). A channel's
+activation is its mean over the spatial positions.
 
-:func:`record_activations` captures these outputs with forward hooks during
-one forward pass, so a method reads them from the same graph as its logits.
+Which non-linearity belongs to which layer is read off the forward pass
+itself, per *call*, not per module: :class:`ActivationRecorder` hooks every
+weighted layer and every activation module (:data:`ACTIVATION_TYPES`), records
+the calls of one forward pass in order, and pairs each diagnosed layer with
+the first activation call whose input is derived from the layer's output
+(followed through the autograd graph) without passing through another
+weighted layer or another activation call. So a module that calls one
+activation several times (``self.act`` after every layer, torchvision's
+``BasicBlock.relu``) gives each layer the output of *its* call, and
+batch-norm, pooling, dropout or a residual sum between a layer and its
+activation are looked through.
+
+Where no activation module consumes a layer's output (a functional
+``F.relu``/``torch.relu`` in ``forward``, or no non-linearity at all) the
+layer's own output is used, which is *pre*-activation for a functional
+non-linearity. A layer that is not called exactly once per forward pass, or
+whose paired activation does not have one entry per neuron along dimension 1,
+raises a ``ValueError`` naming the layer (and the activation).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -32,8 +44,9 @@ from .gaps import group_means
 __all__ = [
     "ACTIVATION_TYPES",
     "NeuronLayer",
+    "ActivationSite",
+    "ActivationRecorder",
     "find_neuron_layers",
-    "record_activations",
     "neuron_activations",
     "n_selected",
     "neuron_importance",
@@ -71,6 +84,26 @@ _MSG_BAD_LAYER = (
     "layers: {name!r} is not an nn.Linear or nn.Conv2d submodule of {module}; "
     "available: {available}."
 )
+_MSG_CALLS = (
+    "Layer {name!r} was called {count} times in one forward pass of {module}; its neurons' "
+    "activations are defined only for a layer called exactly once. Leave it out of the "
+    "diagnosed layers with the `layers` parameter (e.g. layers={others})."
+)
+_MSG_NO_GRAPH = (
+    "Cannot pair layer {name!r} with its activation: its output has no autograd graph "
+    "(do its parameters require grad?). The pairing follows the layer's output through "
+    "the autograd graph of a forward pass run with gradients enabled."
+)
+_MSG_WIDTH = (
+    "Layer {name!r} has {n_neurons} neurons but {where} has {width} entries along dimension 1 "
+    "(shape {shape}); neurons are read along dimension 1 (features of nn.Linear, channels of "
+    "nn.Conv2d). Leave the layer out with the `layers` parameter."
+)
+_MSG_UNTRACED = (
+    "{module}'s forward pass called {name!r} {count} times, the traced pass {traced}; "
+    "activations are paired per call, so the forward passes must call the layers and "
+    "activation modules the same way."
+)
 
 
 @dataclass(frozen=True)
@@ -83,35 +116,39 @@ class NeuronLayer:
         Qualified name of the ``nn.Linear``/``nn.Conv2d`` layer.
     layer : nn.Module
         The layer (its ``weight`` rows are the neurons' weights).
-    output : str
-        Name of the module whose output is the activation (the following
-        activation module, or ``name`` itself).
     """
 
     name: str
     layer: nn.Module
-    output: str
 
     @property
     def n_neurons(self) -> int:
         return int(self.layer.weight.shape[0])
 
 
-def _following_activations(module: nn.Module) -> dict[str, str]:
-    """Map each weighted layer to the activation module registered right after it."""
-    follow: dict[str, str] = {}
-    current = None
-    for name, sub in module.named_modules():
-        if isinstance(sub, _WEIGHTED):
-            current = name
-        elif current is not None and isinstance(sub, ACTIVATION_TYPES):
-            follow[current] = name
-            current = None
-    return follow
+@dataclass(frozen=True)
+class ActivationSite:
+    """Where a layer's activation is read: the output of one call of one module.
+
+    Attributes
+    ----------
+    module : str
+        Name of the activation module, or the layer's own name where no
+        activation module consumes its output.
+    call : int
+        Index of the call among that module's calls in one forward pass
+        (``0`` for the layer itself).
+    """
+
+    module: str
+    call: int
 
 
 def find_neuron_layers(module: nn.Module, layers: Sequence[str] | None = None) -> list[NeuronLayer]:
-    """The layers whose neurons are diagnosed, with where to read their activations.
+    """The layers whose neurons are diagnosed.
+
+    Where their activations are read is found per forward pass by
+    :class:`ActivationRecorder`.
 
     Parameters
     ----------
@@ -119,8 +156,8 @@ def find_neuron_layers(module: nn.Module, layers: Sequence[str] | None = None) -
         The network.
     layers : sequence of str, default=None
         Names of ``nn.Linear``/``nn.Conv2d`` submodules. ``None`` takes every
-        such layer except the last (the output layer), as RUNNER diagnoses
-        the hidden layers.
+        such layer except the last registered one (the output layer), as
+        RUNNER diagnoses the hidden layers.
 
     Raises
     ------
@@ -147,48 +184,252 @@ def find_neuron_layers(module: nn.Module, layers: Sequence[str] | None = None) -
                         name=name, module=type(module).__name__, available=weighted
                     )
                 )
-    follow = _following_activations(module)
-    outputs = [follow.get(name, name) for name in names]
-    shared = {out for out in outputs if outputs.count(out) > 1}
-    return [
-        NeuronLayer(name, modules[name], name if out in shared else out)
-        for name, out in zip(names, outputs)
-    ]
+    return [NeuronLayer(name, modules[name]) for name in names]
 
 
-@contextmanager
-def record_activations(module: nn.Module, names: Sequence[str]) -> Iterator[dict]:
-    """Capture the outputs of the named submodules during forward passes.
+@dataclass
+class _Call:
+    """One call of a hooked module in a forward pass."""
 
-    Yields a dict ``name -> output tensor`` (the latest forward; still
-    attached to the graph) that fills while the context is open; the hooks
-    are removed on exit, the dict keeps its contents.
+    name: str
+    activation: bool  # an activation module (else a weighted layer)
+    index: int  # among this module's calls in the pass
+    input_node: object  # autograd node of the input (activation calls)
+    output_node: object
+    output: torch.Tensor | None  # kept for activation calls and diagnosed layers
+
+
+def _node(value) -> object:
+    return value.grad_fn if isinstance(value, torch.Tensor) else None
+
+
+class ActivationRecorder:
+    """Capture each diagnosed layer's activation, per activation *call*, during forward passes.
+
+    Used as a context manager around forward passes of ``module``: while it
+    is open, hooks on every ``nn.Linear``/``nn.Conv2d`` layer and every
+    activation module record each call of the latest forward pass (a shared
+    activation module contributes one output per call). :meth:`activations`,
+    called inside the context after a forward pass, returns for each
+    diagnosed layer the output of the activation call paired with it (still
+    attached to the graph). Leaving the context removes the hooks and drops
+    the recorded outputs; :attr:`sites` is kept.
+
+    The pairing comes from the forward pass itself when it ran with
+    gradients enabled: each layer gets the first activation call whose input
+    is reached from the layer's output through the autograd graph without
+    crossing another weighted layer's output or another activation call's
+    output; a layer that no activation module consumes keeps its own output.
+    A forward pass run without gradients (``torch.no_grad()``) reuses the
+    pairing of the latest traced pass (call indices per module), after
+    checking that it called every module as often.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network.
+    layers : sequence of str
+        Names of the diagnosed ``nn.Linear``/``nn.Conv2d`` layers.
+
+    Attributes
+    ----------
+    sites : dict of str to ActivationSite or None
+        Pairing found by the latest traced forward pass (``None`` before).
 
     Examples
     --------
     >>> import torch
     >>> from torch import nn
-    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
-    >>> with record_activations(net, ["1"]) as acts:
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1, self.fc2, self.out = nn.Linear(3, 4), nn.Linear(4, 5), nn.Linear(5, 1)
+    ...         self.act = nn.ReLU()  # shared by both hidden layers
+    ...     def forward(self, x):
+    ...         return self.out(self.act(self.fc2(self.act(self.fc1(x)))))
+    >>> net = Net()
+    >>> with ActivationRecorder(net, ["fc1", "fc2"]) as recorder:
     ...     _ = net(torch.ones(2, 3))
-    >>> acts["1"].shape
-    torch.Size([2, 4])
+    ...     acts = recorder.activations()
+    >>> recorder.sites
+    {'fc1': ActivationSite(module='act', call=0), 'fc2': ActivationSite(module='act', call=1)}
+    >>> acts["fc2"].shape
+    torch.Size([2, 5])
     """
-    modules = dict(module.named_modules())
-    store: dict[str, torch.Tensor] = {}
 
-    def hook_for(name):
-        def hook(_module, _inputs, output):
-            store[name] = output
+    def __init__(self, module: nn.Module, layers: Sequence[str]):
+        self.module = module
+        self.layers = list(layers)
+        self.sites: dict[str, ActivationSite] | None = None
+        self._traced_counts: dict[str, int] = {}
+        self._handles: list = []
+        self._reset()
+
+    # ------------------------------------------------------------ hooks
+    def _reset(self, *_args) -> None:
+        self._calls: list[_Call] = []  # weighted and activation calls, in order
+        self._by_module: dict[str, list[_Call]] = defaultdict(list)
+        self._pending: dict[str, object] = {}
+        self._grad_enabled = torch.is_grad_enabled()
+
+    def _input_hook(self, name: str):
+        def hook(_module, inputs):
+            self._pending[name] = _node(inputs[0]) if inputs else None
 
         return hook
 
-    handles = [modules[name].register_forward_hook(hook_for(name)) for name in set(names)]
-    try:
-        yield store
-    finally:
-        for handle in handles:
+    def _output_hook(self, name: str, activation: bool, keep: bool):
+        def hook(_module, _inputs, output):
+            call = _Call(
+                name,
+                activation,
+                len(self._by_module[name]),
+                self._pending.pop(name, None),
+                _node(output),
+                output if keep else None,
+            )
+            self._calls.append(call)
+            self._by_module[name].append(call)
+
+        return hook
+
+    def __enter__(self) -> ActivationRecorder:
+        diagnosed = set(self.layers)
+        self._handles.append(self.module.register_forward_pre_hook(self._reset))
+        for name, sub in self.module.named_modules():
+            if isinstance(sub, ACTIVATION_TYPES):
+                self._handles.append(sub.register_forward_pre_hook(self._input_hook(name)))
+                self._handles.append(sub.register_forward_hook(self._output_hook(name, True, True)))
+            elif isinstance(sub, _WEIGHTED):
+                keep = name in diagnosed
+                self._handles.append(
+                    sub.register_forward_hook(self._output_hook(name, False, keep))
+                )
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for handle in self._handles:
             handle.remove()
+        self._handles = []
+        self._reset()  # drop the recorded outputs (and their graph); keep ``sites``
+
+    # ------------------------------------------------------------ pairing
+    def _check_called_once(self) -> None:
+        for name in self.layers:
+            count = len(self._by_module.get(name, ()))
+            if count != 1:
+                others = [other for other in self.layers if other != name]
+                raise ValueError(
+                    _MSG_CALLS.format(
+                        name=name, count=count, module=type(self.module).__name__, others=others
+                    )
+                )
+
+    def _trace(self) -> dict[str, ActivationSite]:
+        """Pair each diagnosed layer with the activation call that consumes its output."""
+        layer_of = {}  # id(autograd node of a weighted layer's output) -> layer name
+        stops = set()  # ids of nodes of activation outputs
+        activation_calls = []
+        for call in self._calls:
+            if call.activation:
+                activation_calls.append(call)
+                if call.output_node is not None:
+                    stops.add(id(call.output_node))
+            elif call.output_node is not None:
+                layer_of[id(call.output_node)] = call.name
+        for name in self.layers:
+            if self._by_module[name][0].output_node is None:
+                raise ValueError(_MSG_NO_GRAPH.format(name=name))
+        sites: dict[str, ActivationSite] = {}
+        wanted = set(self.layers)
+        for call in activation_calls:
+            if wanted.issubset(sites):
+                break
+            for name in _sources(call.input_node, layer_of, stops):
+                if name in wanted and name not in sites:
+                    sites[name] = ActivationSite(call.name, call.index)
+        return {name: sites.get(name, ActivationSite(name, 0)) for name in self.layers}
+
+    def activations(self) -> dict[str, torch.Tensor]:
+        """Activation of each diagnosed layer in the latest forward pass.
+
+        Returns
+        -------
+        dict of str to Tensor
+            Layer name to the output of its paired call (shape ``(n, M, ...)``).
+
+        Raises
+        ------
+        ValueError
+            If a diagnosed layer was not called exactly once, its paired
+            activation does not have one entry per neuron along dimension 1,
+            or no forward pass with gradients enabled gave a pairing.
+        """
+        self._check_called_once()
+        counts = {name: len(calls) for name, calls in self._by_module.items()}
+        if self._grad_enabled:
+            self.sites = self._trace()
+            self._traced_counts = counts
+        elif self.sites is None:
+            raise ValueError(
+                "No forward pass with gradients enabled was recorded: the activations are "
+                "paired with their layers through the autograd graph. Run one forward pass "
+                "outside torch.no_grad() first."
+            )
+        else:
+            for name, traced in self._traced_counts.items():
+                if counts.get(name, 0) != traced:
+                    raise ValueError(
+                        _MSG_UNTRACED.format(
+                            module=type(self.module).__name__,
+                            name=name,
+                            count=counts.get(name, 0),
+                            traced=traced,
+                        )
+                    )
+        result = {}
+        for name in self.layers:
+            site = self.sites[name]
+            output = self._by_module[site.module][site.call].output
+            n_neurons = int(self.module.get_submodule(name).weight.shape[0])
+            if output.dim() < 2 or output.shape[1] != n_neurons:
+                raise ValueError(
+                    _MSG_WIDTH.format(
+                        name=name,
+                        n_neurons=n_neurons,
+                        where=(
+                            "its output (no activation module consumes it)"
+                            if site.module == name
+                            else f"its activation, call {site.call} of {site.module!r},"
+                        ),
+                        width=output.shape[1] if output.dim() >= 2 else None,
+                        shape=tuple(output.shape),
+                    )
+                )
+            result[name] = output
+        return result
+
+
+def _sources(start, layer_of: dict, stops: set) -> list[str]:
+    """Weighted layers whose outputs reach ``start`` in the graph without crossing a stop.
+
+    Walks the autograd graph backwards from the node ``start`` (an
+    activation call's input), stopping at weighted layers' outputs (which it
+    reports) and at activation calls' outputs.
+    """
+    found, seen, stack = [], set(), [start]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in layer_of:
+            found.append(layer_of[id(node)])
+            continue
+        if id(node) in stops:
+            continue
+        stack.extend(fn for fn, _ in node.next_functions if fn is not None)
+    return found
 
 
 def neuron_activations(output: torch.Tensor) -> torch.Tensor:

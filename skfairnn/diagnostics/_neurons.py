@@ -11,7 +11,8 @@ The network is a fitted skfairnn classifier (its ``module_``, the layers it
 diagnoses and its label encoding are used) or a plain ``nn.Module`` (then
 ``y`` must be 0/1). Neurons and activations are found as in
 :mod:`skfairnn._activations`: hidden ``nn.Linear``/``nn.Conv2d`` layers,
-post-activation outputs, channels as neurons.
+post-activation outputs (the activation call that consumes each layer's
+output in the forward pass), channels as neurons.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from .._activations import (
+    ActivationRecorder,
     find_neuron_layers,
     n_selected,
     neuron_activations,
     neuron_importance,
-    record_activations,
 )
 from .._activations import neuron_discrimination as _discrimination
 from ..gaps import fairness_gap
@@ -60,16 +61,23 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
     The gap's gradient w.r.t. the weights is exact but computed in chunks: the
     gap depends on the weights only through the probabilities p, so
     ``∂Gap/∂W = Σ_i (∂Gap/∂p_i) ∂p_i/∂W`` with ``∂Gap/∂p`` from a first pass.
+    The first chunk's forward pass runs with gradients enabled, which pairs
+    each layer with its activation call (:class:`ActivationRecorder`); the
+    other chunks reuse that pairing without a graph.
     """
     found = find_neuron_layers(module, layers)
     with eval_mode(module):
         chunks = list(torch.split(torch.arange(len(data.X), device=data.X.device), batch_size))
-        scores, outputs = [], {layer.output: [] for layer in found}
-        with torch.no_grad(), record_activations(module, list(outputs)) as store:
-            for index in chunks:
-                scores.append(torch.sigmoid(_forward(module, data.X[index])))
-                for name in outputs:
-                    outputs[name].append(neuron_activations(store[name]))
+        scores, outputs = [], {layer.name: [] for layer in found}
+        with ActivationRecorder(module, list(outputs)) as recorder:
+            for position, index in enumerate(chunks):
+                with torch.set_grad_enabled(position == 0):
+                    X = data.X[index]
+                    if position == 0 and X.is_floating_point():
+                        X = X.detach().requires_grad_(True)  # a graph even for frozen layers
+                    scores.append(torch.sigmoid(_forward(module, X)).detach())
+                    for name, value in recorder.activations().items():
+                        outputs[name].append(neuron_activations(value).detach())
         scores = torch.cat(scores).requires_grad_(True)
         gap = fairness_gap(constraint, scores, data.y, data.group, data.n_groups)
         (coefficient,) = torch.autograd.grad(gap, scores, allow_unused=True)
@@ -82,7 +90,7 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
                 total += part
     result = {}
     for layer, weight, grad in zip(found, weights, grads):
-        activations = torch.cat(outputs[layer.output])
+        activations = torch.cat(outputs[layer.name])
         delta = _discrimination(activations, data.y, data.group, data.n_groups, constraint)
         ui = neuron_importance(weight.detach(), grad, importance)
         result[layer.name] = (_numpy(ui), _numpy(delta))

@@ -9,12 +9,12 @@ import torch
 
 from .._activations import (
     IMPORTANCES,
+    ActivationRecorder,
     find_neuron_layers,
     n_selected,
     neuron_activations,
     neuron_discrimination,
     neuron_importance,
-    record_activations,
 )
 from .._base import FairNetClassifier
 from ..gaps import CONSTRAINTS, fairness_gap
@@ -58,6 +58,10 @@ class RunnerClassifier(FairNetClassifier):
     by forward hooks and :math:`\partial\,\mathrm{Gap}/\partial W` comes from
     ``torch.autograd.grad(..., retain_graph=True)`` on the same graph, so a
     step costs one forward and two backward passes (no copy of the model).
+    Activations are captured per activation *call*: each layer's activation
+    is the output of the activation call that consumes the layer's output in
+    that pass, so one activation module may serve several layers (see
+    :class:`~skfairnn._activations.ActivationRecorder`).
 
     Parameters
     ----------
@@ -104,9 +108,16 @@ class RunnerClassifier(FairNetClassifier):
     ----------
     layers_ : list of str
         Names of the diagnosed layers.
-    activation_modules_ : list of str
-        For each diagnosed layer, the module whose output is the activation
-        (the activation module registered after the layer, or the layer).
+    activation_modules_ : list of str or None
+        For each diagnosed layer, the module whose output is the activation:
+        the activation module whose call consumes the layer's output in the
+        forward pass, or the layer itself where none does (e.g. a functional
+        ``F.relu``, whose input, the pre-activation, is then used). Set at
+        every training step that records activations; ``None`` before.
+    activation_calls_ : list of int or None
+        For each diagnosed layer, which call of ``activation_modules_[i]``
+        in one forward pass is its activation (``[0, 1]`` for one
+        ``self.act`` applied after two layers; ``0`` for the layer itself).
     selected_neurons_ : dict of str to LongTensor
         Neurons selected at the last training step, per layer.
 
@@ -123,7 +134,9 @@ class RunnerClassifier(FairNetClassifier):
     - Eq. (9)–(10) sum :math:`\delta` over neurons; the code averages over
       the selected neurons of each layer and sums over layers. The mean is
       used here, so :math:`\lambda` values of the code transfer.
-    - Activations are post-activation (post-ReLU), as in the code.
+    - Activations are post-activation (post-ReLU), as in the code. They are
+      paired with the layers per call in the traced forward pass, not by
+      the order in which modules are registered.
     - With more than two groups, the gap and :math:`\delta` use the worst
       pair: ``max - min`` over the groups present in the batch of the
       (cell) means, which is :math:`|E_0 - E_1|` for two groups.
@@ -188,7 +201,8 @@ class RunnerClassifier(FairNetClassifier):
         for layer in found:
             n_selected(self.top_k, layer.n_neurons, layer.name)
         self.layers_ = [layer.name for layer in found]
-        self.activation_modules_ = [layer.output for layer in found]
+        self.activation_modules_ = None
+        self.activation_calls_ = None
         self.selected_neurons_ = {}
         self._activations = None
         return self
@@ -205,9 +219,12 @@ class RunnerClassifier(FairNetClassifier):
         """Forward pass; in training also captures the diagnosed layers' activations."""
         if not self._records_activations():
             return super().infer(x, **fit_params)
-        with record_activations(self.module_, self.activation_modules_) as store:
+        with ActivationRecorder(self.module_, self.layers_) as recorder:
             logits = super().infer(x, **fit_params)
-        self._activations = store
+            self._activations = recorder.activations()
+        sites = [recorder.sites[name] for name in self.layers_]
+        self.activation_modules_ = [site.module for site in sites]
+        self.activation_calls_ = [site.call for site in sites]
         return logits
 
     def _diagnose(self, gap: torch.Tensor) -> list[torch.Tensor]:
@@ -244,8 +261,8 @@ class RunnerClassifier(FairNetClassifier):
             return gap if self._uses_output_gap() else None
         selected = self._diagnose(gap)
         loss = gap if self._uses_output_gap() else y_logits.new_zeros(())
-        for output, index in zip(self.activation_modules_, selected):
-            values = neuron_activations(activations[output]).index_select(1, index)
+        for name, index in zip(self.layers_, selected):
+            values = neuron_activations(activations[name]).index_select(1, index)
             delta = neuron_discrimination(
                 values, batch.y, batch.group, batch.n_groups, self.constraint, batch.sample_weight
             )

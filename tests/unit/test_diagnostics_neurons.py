@@ -5,7 +5,14 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
-from test_runner import hand_activations, hand_importance, tiny_batch, tiny_net
+from test_runner import (
+    SharedReLUMLP,
+    TwoReLUMLP,
+    hand_activations,
+    hand_importance,
+    tiny_batch,
+    tiny_net,
+)
 
 from skfairnn import ERMClassifier, RunnerClassifier
 from skfairnn.diagnostics import (
@@ -51,6 +58,35 @@ def test_discrimination_matches_hand_computation(tiny):
             for c in (0, 1)
         )
         np.testing.assert_allclose(delta[name], want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [4096, 7])
+def test_shared_activation_module_gives_the_same_diagnosis(batch_size):
+    """One ``self.act`` called after both layers reads the same neurons as two nn.ReLUs."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y, group = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+    torch.manual_seed(0)
+    shared = SharedReLUMLP(5)
+    torch.manual_seed(0)
+    two = TwoReLUMLP(5)
+    for function in (neuron_unfairness_importance, neuron_discrimination):
+        for constraint in ("demographic_parity", "equalized_odds"):
+            kwargs = dict(constraint=constraint, batch_size=batch_size)
+            got, want = (
+                function(shared, X, y, group, **kwargs),
+                function(two, X, y, group, **kwargs),
+            )
+            assert list(got) == list(want) == ["fc1", "fc2"]
+            for name in got:
+                np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12)
+    with torch.no_grad():
+        h = torch.relu(two.fc1(torch.as_tensor(X)))
+    delta = neuron_discrimination(shared, X, y, group)
+    a = h.numpy()
+    np.testing.assert_allclose(
+        delta["fc1"], np.abs(a[group == 0].mean(0) - a[group == 1].mean(0)), rtol=1e-6
+    )
 
 
 def test_buckets_are_means_by_importance_rank(tiny):

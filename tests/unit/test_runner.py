@@ -332,3 +332,153 @@ def test_bad_parameters(biased_data, params, match):
     clf = RunnerClassifier(**{"max_epochs": 1, **defaults, **params})
     with pytest.raises(ValueError, match=match):
         clf.fit(X[:100], y[:100], sensitive_features=group[:100])
+
+
+# ------------------------------------------- activation calls, not modules
+
+
+class SharedReLUMLP(nn.Module):
+    """fc1 -> ReLU -> fc2 -> ReLU -> out, one ``self.act`` called after both hidden layers."""
+
+    def __init__(self, input_dim, hidden=8):
+        super().__init__()
+        self.fc1 = nn.Linear(input_dim, hidden)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, X):
+        return self.out(self.act(self.fc2(self.act(self.fc1(X)))))
+
+
+class TwoReLUMLP(nn.Module):
+    """Same network and parameters (same creation order) with one nn.ReLU per layer."""
+
+    def __init__(self, input_dim, hidden=8):
+        super().__init__()
+        self.fc1 = nn.Linear(input_dim, hidden)
+        self.act1 = nn.ReLU()
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.act2 = nn.ReLU()
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, X):
+        return self.out(self.act2(self.fc2(self.act1(self.fc1(X)))))
+
+
+def test_shared_activation_module_trains_like_one_module_per_layer():
+    """Each layer's activation is the call that consumes its output (issue: shared self.act)."""
+    from skfairnn.datasets import make_biased_classification
+
+    X, y, A = make_biased_classification(400, 6, random_state=0)
+    X = X.astype(np.float32)
+    common = dict(fairness_weight=2.0, top_k=0.5, max_epochs=4, batch_size=100, random_state=0)
+    shared = RunnerClassifier(SharedReLUMLP, **common).fit(X, y, sensitive_features=A)
+    two = RunnerClassifier(TwoReLUMLP, **common).fit(X, y, sensitive_features=A)
+    np.testing.assert_allclose(shared.predict_proba(X), two.predict_proba(X), rtol=0, atol=1e-6)
+    assert shared.layers_ == two.layers_ == ["fc1", "fc2"]
+    assert shared.activation_modules_ == ["act", "act"]
+    assert shared.activation_calls_ == [0, 1]
+    assert two.activation_modules_ == ["act1", "act2"]
+    assert two.activation_calls_ == [0, 0]
+
+
+class ResidualBlock(nn.Module):
+    """torchvision's ``BasicBlock`` pattern: one in-place ``self.relu`` called twice, BN between."""
+
+    def __init__(self, channels=3, downsample=False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.downsample = nn.Conv2d(channels, 4, 1) if downsample else None
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, X):
+        identity = X if self.downsample is None else self.downsample(X)
+        out = self.relu(self.bn1(self.conv1(X)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        out = self.relu(out)
+        return self.head(out.mean((2, 3)))
+
+
+@pytest.mark.parametrize("downsample", [False, True])
+def test_residual_block_pairs_each_conv_with_its_relu_call(downsample):
+    from skfairnn._activations import ActivationRecorder, ActivationSite
+
+    torch.manual_seed(0)
+    block = ResidualBlock(3 if downsample else 4, downsample)
+    X = torch.randn(5, 3 if downsample else 4, 6, 6)
+    layers = ["conv1", "conv2"] + (["downsample"] if downsample else [])
+    with ActivationRecorder(block, layers) as recorder:
+        block(X)
+        acts = recorder.activations()
+    want = {"conv1": ActivationSite("relu", 0), "conv2": ActivationSite("relu", 1)}
+    if downsample:  # the residual sum: both branches feed the second call
+        want["downsample"] = ActivationSite("relu", 1)
+    assert recorder.sites == want
+    with torch.no_grad():
+        h = torch.relu(block.bn1(block.conv1(X)))
+        identity = X if not downsample else block.downsample(X)
+        expected = {"conv1": h, "conv2": torch.relu(block.bn2(block.conv2(h)) + identity)}
+    for name in ("conv1", "conv2"):
+        torch.testing.assert_close(acts[name], expected[name])
+
+
+def test_untraced_forward_reuses_the_traced_pairing():
+    from skfairnn._activations import ActivationRecorder
+
+    torch.manual_seed(0)
+    net = SharedReLUMLP(3)
+    X = torch.randn(4, 3)
+    with ActivationRecorder(net, ["fc1", "fc2"]) as recorder:
+        with torch.no_grad():
+            net(X)
+            with pytest.raises(ValueError, match="gradients enabled"):
+                recorder.activations()
+        net(X)
+        recorder.activations()
+        with torch.no_grad():
+            net(X[:2])
+            acts = recorder.activations()
+    with torch.no_grad():
+        h = torch.relu(net.fc1(X[:2]))
+        torch.testing.assert_close(acts["fc1"], h)
+        torch.testing.assert_close(acts["fc2"], torch.relu(net.fc2(h)))
+
+
+class ConcatNet(nn.Module):
+    def __init__(self, input_dim):
+        super().__init__()
+        self.a, self.b, self.out = nn.Linear(input_dim, 3), nn.Linear(input_dim, 3), nn.Linear(6, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, X):
+        return self.out(self.act(torch.cat([self.a(X), self.b(X)], 1)))
+
+
+class TwiceNet(nn.Module):
+    def __init__(self, input_dim):
+        super().__init__()
+        self.fc, self.same, self.out = nn.Linear(input_dim, 4), nn.Linear(4, 4), nn.Linear(4, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, X):
+        return self.out(self.act(self.same(self.act(self.same(self.act(self.fc(X)))))))
+
+
+@pytest.mark.parametrize(
+    ("module", "match"),
+    [
+        (ConcatNet, r"Layer 'a' has 3 neurons but its activation, call 0 of 'act', has 6"),
+        (TwiceNet, r"Layer 'same' was called 2 times"),
+    ],
+)
+def test_unpairable_layers_are_refused(biased_data, module, match):
+    X, y, group = biased_data
+    clf = RunnerClassifier(module, max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X[:100], y[:100], sensitive_features=group[:100])
