@@ -56,7 +56,7 @@ def main():
     rows = rows[rows["error"].fillna("") == ""]
     summary = summarize_robustness(rows)
     summary.round(4).to_csv(out / "grid_summary.csv")
-    for rule in ("none", "prior_shift", "match_rate"):
+    for rule in ("none", "prior_shift", "match_rate", "max_accuracy"):
         summarize_robustness(rows, rule=rule).round(4).to_csv(out / f"grid_summary_{rule}.csv")
     acceptance(summary).round(4).to_csv(out / "acceptance.csv")
     select_on_validation(rows).round(4).to_csv(out / "selected.csv")

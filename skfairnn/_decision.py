@@ -22,6 +22,10 @@ moves the decision by one fitted offset of the logit, the same for every row
     The offset that makes the predicted positive rate on the training rows
     equal :math:`\\pi_{data}`: a quantile of the training logits. It does not
     assume the network is calibrated, which a fairness penalty breaks.
+``"max_accuracy"``
+    The offset that maximises accuracy on the training rows (the threshold
+    that an accuracy-tuned :class:`~sklearn.model_selection.TunedThresholdClassifierCV`
+    would pick, fitted on the training rows).
 ``None``
     Threshold the raw logit at 0 (probability 0.5), as the papers' code does.
 
@@ -52,10 +56,11 @@ __all__ = [
     "MAX_ROWS",
     "is_collapsed",
     "match_rate_offset",
+    "max_accuracy_offset",
     "prior_shift_offset",
 ]
 
-PRIOR_CORRECTIONS = ("prior_shift", "match_rate")
+PRIOR_CORRECTIONS = ("prior_shift", "match_rate", "max_accuracy")
 #: a training AUC at or below this means the scores have lost their ranking
 COLLAPSE_AUC = 0.55
 #: training rows used to fit the offset and measure the AUC (an even stride)
@@ -87,6 +92,27 @@ def match_rate_offset(logits: np.ndarray, rate: float) -> float:
     if k >= n:
         return float(-(scores[0] - 1.0))
     return float(-(scores[n - k - 1] + scores[n - k]) / 2)
+
+
+def max_accuracy_offset(logits: np.ndarray, y: np.ndarray) -> float:
+    """Offset ``b`` maximising the accuracy of ``logits + b >= 0`` against ``y``.
+
+    Among equally accurate thresholds the one closest to the raw threshold
+    (offset 0) is taken; the threshold sits halfway between two scores.
+    """
+    order = np.argsort(logits, kind="stable")
+    scores, labels = np.asarray(logits, np.float64)[order], np.asarray(y)[order]
+    n = len(scores)
+    # predicting positive for rows k..n-1: correct = negatives below k + positives from k
+    negatives_below = np.concatenate([[0], np.cumsum(labels == 0)])
+    positives_from = np.concatenate([np.cumsum((labels == 1)[::-1])[::-1], [0]])
+    correct = negatives_below + positives_from
+    cuts = np.concatenate([[scores[0] - 1.0], (scores[:-1] + scores[1:]) / 2, [scores[-1] + 1.0]])
+    valid = np.concatenate([[True], scores[1:] > scores[:-1], [True]])
+    correct = np.where(valid, correct, -1)
+    best = np.flatnonzero(correct == correct.max())
+    threshold = cuts[best[np.argmin(np.abs(cuts[best]))]]
+    return float(-threshold) if n else 0.0
 
 
 def is_collapsed(auc: float, predicted_rate: float) -> bool:
@@ -163,6 +189,8 @@ class DecisionRule(Callback):
             offset = prior_shift_offset(data_prior, net.training_label_prior_)
         elif net.prior_correction == "match_rate":
             offset = match_rate_offset(logits, data_prior)
+        elif net.prior_correction == "max_accuracy":
+            offset = max_accuracy_offset(logits, y_rows)
         else:
             offset = 0.0
         net.decision_offset_ = offset

@@ -35,7 +35,12 @@ from sklearn.utils import Bunch
 
 from .. import metrics
 from .._base import FairNetClassifier
-from .._decision import is_collapsed, match_rate_offset, prior_shift_offset
+from .._decision import (
+    is_collapsed,
+    match_rate_offset,
+    max_accuracy_offset,
+    prior_shift_offset,
+)
 from ..datasets import make_biased_classification
 from ..methods import (
     AdversarialClassifier,
@@ -66,7 +71,7 @@ __all__ = [
 ]
 
 CONSTRAINT = "equalized_odds"
-RULES = ("none", "prior_shift", "match_rate")
+RULES = ("none", "prior_shift", "match_rate", "max_accuracy")
 #: synthetic stress sets: keyword arguments of make_biased_classification
 STRESS_SETS = {
     "synthetic_rare": dict(bias="class_size", positive_fraction=0.05),
@@ -271,6 +276,7 @@ def run_robustness_task(task: dict) -> dict:
         "none": 0.0,
         "prior_shift": prior_shift_offset(data_prior, network.training_label_prior_),
         "match_rate": match_rate_offset(raw["train"], data_prior),
+        "max_accuracy": max_accuracy_offset(raw["train"], data.y_train),
     }
     train_auc = _score_metrics(data.y_train, raw["train"])["auc"]
     row |= {"train_auc": train_auc, "shipped_offset": offset}
