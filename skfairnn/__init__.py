@@ -2,7 +2,7 @@
 """skfairnn: fairness-aware deep-learning classifiers for scikit-learn."""
 
 from ._base import FairBatch, FairNetClassifier
-from .exceptions import FairnessWarning
+from .exceptions import FairnessWarning, InfluenceSolveWarning
 from .methods import (
     AdversarialClassifier,
     ERMClassifier,
@@ -24,6 +24,7 @@ __all__ = [
     "FairBatch",
     "FairNetClassifier",
     "FairnessWarning",
+    "InfluenceSolveWarning",
     "ERMClassifier",
     "FairRegClassifier",
     "AdversarialClassifier",

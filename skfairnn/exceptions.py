@@ -3,7 +3,7 @@
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning"]
+__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning", "InfluenceSolveWarning"]
 
 
 class SkfairnnError(Exception):
@@ -12,3 +12,14 @@ class SkfairnnError(Exception):
 
 class FairnessWarning(UserWarning):
     """A fit ran without a fairness term, or a fairness term could not act."""
+
+
+class InfluenceSolveWarning(FairnessWarning):
+    """An inverse-Hessian-vector product behind influence-based weights is unreliable.
+
+    Raised by :class:`~skfairnn.FairIFReweighter` (and
+    :func:`~skfairnn.weighting.fairif.tpr_tnr_gap_influence`) when the solution
+    ``u`` of ``(H + δ I) u = g`` has a large relative residual or negative
+    curvature along it (:func:`~skfairnn.influence.inverse_hvp_check`), so the
+    influence estimates and the weights solved from them cannot be trusted.
+    """
