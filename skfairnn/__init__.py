@@ -2,7 +2,7 @@
 """skfairnn: fairness-aware deep-learning classifiers for scikit-learn."""
 
 from ._base import FairBatch, FairNetClassifier
-from .exceptions import CollapseWarning, FairnessWarning
+from .exceptions import CollapseWarning, FairnessWarning, InfluenceSolveWarning
 from .methods import (
     AdversarialClassifier,
     ERMClassifier,
@@ -25,6 +25,7 @@ __all__ = [
     "FairNetClassifier",
     "FairnessWarning",
     "CollapseWarning",
+    "InfluenceSolveWarning",
     "ERMClassifier",
     "FairRegClassifier",
     "AdversarialClassifier",

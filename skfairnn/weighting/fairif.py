@@ -11,10 +11,23 @@ validation rows only.
 The computation costs two inverse-Hessian-vector products (one per rate, for
 two groups) and one streamed pass of Jacobian-vector products over the
 training rows; nothing of size ``n × P`` or ``n × n`` is formed.
+
+The inverse products need a positive-definite curvature (the paper's
+assumption under Eq. 7). By default (``curvature="auto"``) it is the Hessian
+for a model whose logits are affine in its parameters (logistic regression,
+the Table 4 setting, where it equals the Gauss-Newton matrix) and the positive
+semi-definite Gauss-Newton matrix for a network, whose Hessian away from an
+exact minimum is usually indefinite: there LiSSA's answer depends on its depth
+with no error raised, while the Gauss-Newton solve agrees with the exact one.
+Every solve is checked by its relative residual on at most
+:data:`~skfairnn.influence.CHECK_ROWS` training rows, with an
+:class:`~skfairnn.exceptions.InfluenceSolveWarning` when it is poor.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from numbers import Integral, Real
@@ -26,21 +39,38 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, check_array, check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from ..exceptions import InfluenceSolveWarning
 from ..groups import MISSING_CODE, encode_sensitive_features
 from ..influence import (
     CURVATURES,
     INVERSE_HVP_METHODS,
     FunctionalModel,
+    SolveCheck,
     grad_dot,
     inverse_hvp,
     last_layer_parameters,
+    resolve_curvature,
 )
 from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
 from ._common import check_accepts_sample_weight, check_user_weights
 
-__all__ = ["FairIFReweighter", "GapInfluence", "tpr_tnr_gap_influence", "solve_fairif_epsilon"]
+__all__ = [
+    "RESIDUAL_THRESHOLD",
+    "FairIFReweighter",
+    "GapInfluence",
+    "tpr_tnr_gap_influence",
+    "solve_fairif_epsilon",
+]
 
 METRICS = ("tpr", "tnr")
+#: Relative residual ``‖(H + δ I) u − g‖ / ‖g‖`` of the inverse-HVP solve above
+#: which an :class:`~skfairnn.exceptions.InfluenceSolveWarning` is emitted. Sound
+#: LiSSA solves keep 0.04–0.25 from their last minibatch step (batches of 256; cosine
+#: 0.98–1.0 with the exact solve at depth 300–1200), so 0.1 would flag them. LiSSA on
+#: an indefinite Hessian measured 1.4 to overflow once its series grows; a short
+#: recursion that has not grown yet can stay below (then a negative ``uᵀ(H + δ I)u``
+#: often still warns, but not always: the check is a safety net, Gauss-Newton the fix).
+RESIDUAL_THRESHOLD = 0.5
 
 _MSG_NO_KNOWN_GROUP = (
     "FairIFReweighter needs the group of at least some rows: sensitive_features is "
@@ -132,11 +162,23 @@ class GapInfluence:
         ``(∇F̄(D^h) − ∇F̄(D^g))ᵀ H⁻¹ w_i ∇ℓ(z_i, θ*)`` (Eq. 13).
     constraints : list of tuple
         ``(metric, g, h)`` with ``metric`` in ``("tpr", "tnr")`` and group codes.
+    curvature : {"hessian", "gauss_newton"}
+        Curvature matrix ``H`` the influence was computed with.
+    solve_residual : float
+        Largest relative residual ``‖(H + δ I) u − g‖ / ‖g‖`` of the solved
+        vectors ``u ≈ (H + δ I)⁻¹ g`` (see
+        :func:`~skfairnn.influence.inverse_hvp_check`).
+    solve_rayleigh : float
+        Smallest curvature ``uᵀ (H + δ I) u / uᵀ u`` along them; negative
+        when ``H + δ I`` is indefinite.
     """
 
     gaps: np.ndarray
     influence: np.ndarray
     constraints: list
+    curvature: str = "hessian"
+    solve_residual: float = math.nan
+    solve_rayleigh: float = math.nan
 
     def predict(self, epsilon: np.ndarray) -> np.ndarray:
         """Gaps predicted after re-weighting by ``1/n + ε`` (first order)."""
@@ -173,6 +215,7 @@ def tpr_tnr_gap_influence(
     temperature: float = 1.0,
     inverse_hvp_params: dict | None = None,
     chunk_size: int | None = 8192,
+    residual_threshold: float = RESIDUAL_THRESHOLD,
 ) -> GapInfluence:
     """Gaps of the relaxed TPR/TNR between groups and their influence matrix (Eq. 9–14).
 
@@ -181,7 +224,8 @@ def tpr_tnr_gap_influence(
     each training weight. The needed vectors ``H⁻¹(∇F̄(D^g) − ∇F̄(D^ref))``
     (``2 (G − 1)`` of them, 2 for two groups) are solved together, then one
     streamed :func:`~skfairnn.influence.grad_dot` pass gives every row's
-    coefficients.
+    coefficients. One more HVP checks the solve
+    (:func:`~skfairnn.influence.inverse_hvp_check`).
 
     Parameters
     ----------
@@ -200,13 +244,25 @@ def tpr_tnr_gap_influence(
     temperature : float, default=1.0
         Gumbel-softmax temperature ``τ``.
     inverse_hvp_params : dict, default=None
-        Keyword arguments of :func:`~skfairnn.influence.inverse_hvp`.
+        Keyword arguments of :func:`~skfairnn.influence.inverse_hvp`; its
+        ``curvature`` defaults to ``"auto"`` here (the Hessian for a model
+        whose logits are affine in its parameters, Gauss-Newton otherwise).
     chunk_size : int or None, default=8192
         Rows per chunk of the streamed pass.
+    residual_threshold : float, default=RESIDUAL_THRESHOLD
+        Relative residual of the solve above which an
+        :class:`~skfairnn.exceptions.InfluenceSolveWarning` is emitted (0.5);
+        negative curvature along a solution always warns.
 
     Returns
     -------
     GapInfluence
+
+    Warns
+    -----
+    InfluenceSolveWarning
+        If the solve's relative residual exceeds ``residual_threshold`` or
+        ``H + δ I`` has negative curvature along a solved vector.
     """
     X_val = model.to_tensor(X_val)
     groups_val = torch.as_tensor(groups_val, device=model.device)
@@ -228,14 +284,18 @@ def tpr_tnr_gap_influence(
             "in common, so no TPR/TNR gap can be measured; add validation rows of both "
             "classes to at least two groups."
         )
-    solved = inverse_hvp(
+    params = {"curvature": "auto", **(inverse_hvp_params or {})}
+    params["curvature"] = resolve_curvature(model, X_train, params["curvature"])
+    solved, check = inverse_hvp(
         model,
         X_train,
         y_train,
         torch.stack(vectors),
         weights=train_weights,
-        **(inverse_hvp_params or {}),
+        return_check=True,
+        **params,
     )
+    _warn_if_unreliable(check, params, residual_threshold)
     coefficients = grad_dot(model, X_train, y_train, solved, chunk_size=chunk_size)
     if train_weights is not None:
         coefficients = coefficients * model.to_tensor(train_weights)[:, None]
@@ -249,7 +309,48 @@ def tpr_tnr_gap_influence(
             gaps.append(float(rates[m, g] - rates[m, h]))
             influence.append(col_h - col_g)
             constraints.append((METRICS[m], g, h))
-    return GapInfluence(np.asarray(gaps), np.column_stack(influence), constraints)
+    return GapInfluence(
+        np.asarray(gaps),
+        np.column_stack(influence),
+        constraints,
+        curvature=params["curvature"],
+        solve_residual=float(check.residual.max()),
+        solve_rayleigh=_smallest_rayleigh(check),
+    )
+
+
+def _smallest_rayleigh(check: SolveCheck) -> float:
+    """Smallest defined ``uᵀ (H + δ I) u / uᵀ u`` (NaN where the product overflowed)."""
+    defined = check.rayleigh[~torch.isnan(check.rayleigh)]
+    return float(defined.min()) if len(defined) else math.nan
+
+
+def _warn_if_unreliable(check: SolveCheck, params: dict, threshold: float) -> None:
+    """Emit an :class:`InfluenceSolveWarning` for a poor residual or negative curvature."""
+    residual = float(check.residual.max())
+    rayleigh = _smallest_rayleigh(check)
+    problems = []
+    if not residual <= threshold:
+        problems.append(f"relative residual ‖(H + δI)u − g‖/‖g‖ = {residual:.3g} > {threshold:g}")
+    if rayleigh < 0:  # NaN when the product overflowed: the residual reports that
+        problems.append(f"negative curvature uᵀ(H + δI)u/uᵀu = {rayleigh:.3g} along a solution")
+    if not problems:
+        return
+    curvature = params["curvature"]
+    advice = "a larger damping, or a more exact solve (a larger lissa_depth, or hessian='cg')"
+    cause = ""
+    if curvature == "hessian":
+        advice = "curvature='gauss_newton' (positive semi-definite), " + advice
+        cause = " The Hessian of a network away from an exact minimum is usually indefinite."
+    warnings.warn(
+        "The inverse-Hessian-vector product behind FairIF's influence estimates (Eq. 13) "
+        f"is unreliable: {' and '.join(problems)}, on {check.n_rows} training rows "
+        f"(curvature={curvature!r}, method={params.get('method', 'lissa')!r}, "
+        f"damping={params.get('damping', 0.01):g}).{cause} The influence estimates and the "
+        f"weights solved from them are then not trustworthy; use {advice}.",
+        InfluenceSolveWarning,
+        stacklevel=3,
+    )
 
 
 def _shrunk_norm(mu, eigenvalues, projections):
@@ -344,13 +445,26 @@ class FairIFReweighter(BaseEstimator):
     hessian : {"lissa", "cg", "exact"}, default="lissa"
         Inverse-HVP solver (App. C uses LiSSA; see
         :func:`skfairnn.influence.inverse_hvp`).
-    curvature : {"hessian", "gauss_newton"}, default="hessian"
-        Curvature matrix: the Hessian of the mean training loss (Eq. 7), or
-        its positive semi-definite Gauss-Newton part, safer for networks
-        whose stage one did not reach a strict minimum (identical for
-        logistic regression).
+    curvature : {"auto", "hessian", "gauss_newton"}, default="auto"
+        Curvature matrix ``H`` of Eq. (7)–(14): ``"hessian"`` is the Hessian
+        of the mean training loss :math:`H_{\theta^*} = \frac1n \sum_i
+        \nabla^2_\theta \ell(z_i, \theta^*)` as printed under Eq. (7);
+        ``"gauss_newton"`` its positive semi-definite Gauss-Newton part
+        :math:`\frac1n \sum_i \ell''(f_i)\, \nabla_\theta f_i
+        \nabla_\theta f_i^\top`; ``"auto"`` the Hessian when the logits are
+        affine in the influence parameters (logistic regression, FairIF's
+        Table 4 setting, or ``influence_layers=1``; then both are the same
+        matrix) and Gauss-Newton otherwise (see
+        :func:`skfairnn.influence.resolve_curvature`). Eq. (7) assumes
+        :math:`H_{\theta^*}` positive definite, which a network's Hessian
+        away from an exact minimum is not: in one run a 32×32 MLP after 10
+        epochs had 55 eigenvalues below ``−damping``, and LiSSA on it
+        returned vectors with cosine ≈ 0 to the exact solve and a
+        depth-dependent norm, with no error, where Gauss-Newton gave cosine
+        0.985 (depth 300) to 0.999 (depth 1200). ``"hessian"`` on a
+        network is checked by the residual test below.
     damping : float, default=0.01
-        Added to the curvature's diagonal.
+        ``δ``, added to the curvature's diagonal (Koh & Liang's default).
     lissa_depth : int, default=300
         LiSSA recursion depth ``J``. A truncated recursion acts as extra
         damping of about ``scale / J`` in flat directions of the curvature,
@@ -374,6 +488,17 @@ class FairIFReweighter(BaseEstimator):
         ``True`` gives them weight 1.
     chunk_size : int, default=8192
         Rows per chunk of the streamed gradient pass.
+    residual_threshold : float, default=0.5
+        After the solve of :math:`(H + \delta I) u = g` (App. C), one HVP on
+        at most :data:`~skfairnn.influence.CHECK_ROWS` training rows gives the
+        relative residual :math:`\|(H + \delta I)u - g\| / \|g\|`
+        (``solve_residual_``); above this threshold, or with negative
+        curvature :math:`u^\top (H + \delta I) u < 0` along a solution
+        (``solve_rayleigh_``), an
+        :class:`~skfairnn.exceptions.InfluenceSolveWarning` is emitted.
+        The default is :data:`RESIDUAL_THRESHOLD`: sound LiSSA solves keep
+        0.04–0.25 from their last minibatch step, LiSSA on an indefinite
+        Hessian measured 1.4 up to overflow.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the Gumbel noise and LiSSA.
 
@@ -402,6 +527,16 @@ class FairIFReweighter(BaseEstimator):
     l2_weight_max_ : float
         The smallest ``l2_weight`` giving ``ε = 0`` (uniform weights),
         ``2‖A d‖``: a scale for choosing ``l2_weight``.
+    curvature_ : {"hessian", "gauss_newton"}
+        The curvature matrix used (``curvature`` with ``"auto"`` resolved).
+    solve_residual_ : float
+        Largest relative residual :math:`\|(H + \delta I)u - g\| / \|g\|`
+        of the inverse-HVP solutions (one per rate difference), measured on
+        at most :data:`~skfairnn.influence.CHECK_ROWS` training rows.
+    solve_rayleigh_ : float
+        Smallest curvature :math:`u^\top (H + \delta I) u / u^\top u`
+        along them; at least ``damping`` for Gauss-Newton, negative when the
+        Hessian plus damping is indefinite.
 
     See Also
     --------
@@ -429,8 +564,12 @@ class FairIFReweighter(BaseEstimator):
       Gumbel noise is drawn once per fit (``gumbel_samples``), so the
       objective is deterministic given ``random_state``.
     * **Curvature.** ``H`` is the Hessian of the (user-weighted) mean
-      training loss at the stage-one parameters plus ``damping`` (App. C has
-      no damping; LiSSA needs a scale, estimated here).
+      training loss at the stage-one parameters (Eq. 7) for a linear model
+      and its Gauss-Newton part for a network (``curvature="auto"``), plus
+      ``damping`` (App. C has no damping; LiSSA needs a scale, estimated
+      here). Eq. (7) assumes a positive-definite Hessian, i.e. a strict
+      minimum; Gauss-Newton is positive semi-definite wherever stage one
+      stopped. Each solve's residual is checked (``residual_threshold``).
     * **More than two groups.** Every pair of groups present in a cell gets
       its own term, i.e. the objective sums the squared gaps over all pairs
       (which equals ``G ×`` the squared deviations from the group mean); for
@@ -471,7 +610,7 @@ class FairIFReweighter(BaseEstimator):
         "gumbel_temperature": [Interval(Real, 0, None, closed="neither")],
         "gumbel_samples": [Interval(Integral, 0, None, closed="left")],
         "hessian": [StrOptions(set(INVERSE_HVP_METHODS))],
-        "curvature": [StrOptions(set(CURVATURES))],
+        "curvature": [StrOptions({"auto", *CURVATURES})],
         "damping": [Interval(Real, 0, None, closed="left")],
         "lissa_depth": [Interval(Integral, 1, None, closed="left")],
         "lissa_repeats": [Interval(Integral, 1, None, closed="left")],
@@ -480,6 +619,7 @@ class FairIFReweighter(BaseEstimator):
         "influence_layers": [Interval(Integral, 1, None, closed="left"), None],
         "include_validation": ["boolean"],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "residual_threshold": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
@@ -492,7 +632,7 @@ class FairIFReweighter(BaseEstimator):
         gumbel_temperature=1.0,
         gumbel_samples=10,
         hessian="lissa",
-        curvature="hessian",
+        curvature="auto",
         damping=0.01,
         lissa_depth=300,
         lissa_repeats=1,
@@ -501,6 +641,7 @@ class FairIFReweighter(BaseEstimator):
         influence_layers=None,
         include_validation=False,
         chunk_size=8192,
+        residual_threshold=RESIDUAL_THRESHOLD,
         random_state=None,
     ):
         self.estimator = estimator
@@ -518,6 +659,7 @@ class FairIFReweighter(BaseEstimator):
         self.influence_layers = influence_layers
         self.include_validation = include_validation
         self.chunk_size = chunk_size
+        self.residual_threshold = residual_threshold
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -540,6 +682,11 @@ class FairIFReweighter(BaseEstimator):
         Returns
         -------
         self
+
+        Warns
+        -----
+        InfluenceSolveWarning
+            If the inverse-HVP solve is unreliable (``residual_threshold``).
         """
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), caller_name="FairIFReweighter"
@@ -636,6 +783,7 @@ class FairIFReweighter(BaseEstimator):
                 "random_state": rng,
             },
             chunk_size=self.chunk_size,
+            residual_threshold=self.residual_threshold,
         )
 
     def _set_weights(self, influence: GapInfluence, validation, labels, n_samples: int):
@@ -657,3 +805,6 @@ class FairIFReweighter(BaseEstimator):
         self.predicted_gaps_ = influence.predict((factor - 1.0) / n_train)
         self.gap_influence_ = influence.influence
         self.l2_weight_max_ = float(2 * np.linalg.norm(influence.influence @ influence.gaps))
+        self.curvature_ = influence.curvature
+        self.solve_residual_ = influence.solve_residual
+        self.solve_rayleigh_ = influence.solve_rayleigh

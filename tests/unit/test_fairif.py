@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """FairIFReweighter: relaxed rates, the Eq. 14 solver, influence vs retraining, fairness."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from skfairnn import ERMClassifier, FairIFReweighter, ReweightedClassifier
-from skfairnn.influence import FunctionalModel
+from skfairnn.influence import FunctionalModel, dense_hessian
 from skfairnn.modules import MLP, LogisticRegressionModule
 from skfairnn.weighting.fairif import (
     logistic_noise,
@@ -159,6 +161,8 @@ def test_fairif_lowers_test_aod_with_groups_on_validation_rows_only(biased_data)
     np.testing.assert_array_equal(weighter.validation_mask_, known != None)  # noqa: E711
     assert (weighter.sample_weight_[weighter.validation_mask_] == 0).all()
     assert np.abs(weighter.predicted_gaps_).max() < 0.1 * np.abs(weighter.validation_gaps_).max()
+    # "auto" keeps Eq. 7's Hessian for logistic regression (= Gauss-Newton there)
+    assert weighter.curvature_ == "hessian" and weighter.solve_residual_ < 1e-4
     before = _aod(original.predict(X[test]), y[test], group[test])
     after = _aod(fair.predict(X[test]), y[test], group[test])
     assert after < 0.6 * before
@@ -265,3 +269,81 @@ def test_fairif_on_cuda_matches_cpu(biased_data):
         weighter = FairIFReweighter(net, curvature="gauss_newton", hessian="cg", random_state=0)
         weights.append(weighter.fit(X, y, sensitive_features=known).sample_weight_)
     np.testing.assert_allclose(weights[0], weights[1], atol=0.05)
+
+
+def _small_mlp_problem():
+    """300 rows, a 16×16 ReLU MLP after 60 epochs: its Hessian is indefinite."""
+    from skfairnn.datasets import make_biased_classification
+
+    X, y, group = make_biased_classification(300, 5, random_state=0)
+    known = np.where(np.arange(300) % 3 == 0, group, None).astype(object)
+    net = ERMClassifier(module__hidden_sizes=(16, 16), max_epochs=60, random_state=0)
+    return X.astype(np.float32), y, known, net
+
+
+def _fit_capturing_solve(monkeypatch, weighter, X, y, known):
+    """Fit ``weighter``; return the right-hand sides and the solution of its inverse HVP."""
+    from skfairnn.weighting import fairif
+
+    solve = fairif.inverse_hvp
+    captured = {}
+
+    def spy(model, X_train, y_train, vectors, **kwargs):
+        result = solve(model, X_train, y_train, vectors, **kwargs)
+        captured["vectors"] = vectors.detach().double()
+        solution = result[0] if isinstance(result, tuple) else result
+        captured["solution"] = solution.detach().double()
+        return result
+
+    monkeypatch.setattr(fairif, "inverse_hvp", spy)
+    weighter.fit(X, y, sensitive_features=known)
+    monkeypatch.undo()
+    return captured["vectors"], captured["solution"]
+
+
+def test_default_inverse_hvp_on_an_mlp_agrees_with_the_exact_solve(monkeypatch):
+    # the default (LiSSA, depth 300) against the library's dense solve with the same
+    # default curvature; with the Hessian of this MLP (indefinite) LiSSA's answer was
+    # unrelated to it (cosine about 0) and no error was raised
+    X, y, known, net = _small_mlp_problem()
+    default = FairIFReweighter(net, random_state=0)
+    vectors, solution = _fit_capturing_solve(monkeypatch, default, X, y, known)
+    exact = FairIFReweighter(net, hessian="exact", random_state=0)
+    exact_vectors, exact_solution = _fit_capturing_solve(monkeypatch, exact, X, y, known)
+    torch.testing.assert_close(vectors, exact_vectors)  # same stage one, same right-hand sides
+    cosine = torch.nn.functional.cosine_similarity(solution, exact_solution, dim=1)
+    assert cosine.min() > 0.95
+    ratio = solution.norm(dim=1) / exact_solution.norm(dim=1)
+    assert ((ratio > 0.8) & (ratio < 1.25)).all()
+    # the default is the positive semi-definite Gauss-Newton matrix for a network
+    assert default.curvature_ == exact.curvature_ == "gauss_newton"
+    model = FunctionalModel(default.estimator_.module_)
+    train = ~default.validation_mask_
+    matrix = dense_hessian(model, X[train], y[train].astype(np.float32), curvature="gauss_newton")
+    assert torch.linalg.eigvalsh(matrix.double()).min() > -1e-5
+
+
+def test_solve_residual_warns_for_lissa_on_an_indefinite_hessian_only():
+    from skfairnn.exceptions import InfluenceSolveWarning
+    from skfairnn.weighting.fairif import RESIDUAL_THRESHOLD
+
+    X, y, known, net = _small_mlp_problem()
+    for depth in (50, 300):
+        forced = FairIFReweighter(net, curvature="hessian", lissa_depth=depth, random_state=0)
+        with pytest.warns(InfluenceSolveWarning, match="curvature='gauss_newton'"):
+            forced.fit(X, y, sensitive_features=known)
+        assert forced.curvature_ == "hessian"
+        assert forced.solve_residual_ > 1e3 * RESIDUAL_THRESHOLD
+        # negative curvature along u, or NaN where (H + δI)u overflowed float32
+        assert forced.solve_rayleigh_ < 0 or np.isnan(forced.solve_rayleigh_)
+    default = FairIFReweighter(net, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InfluenceSolveWarning)
+        default.fit(X, y, sensitive_features=known)
+    # the case is indefinite: Hessian eigenvalues below −δ
+    train = ~default.validation_mask_
+    model = FunctionalModel(default.estimator_.module_)
+    hessian = dense_hessian(model, X[train], y[train].astype(np.float32))
+    assert torch.linalg.eigvalsh(hessian.double()).min() < -default.damping
+    assert default.solve_residual_ < RESIDUAL_THRESHOLD
+    assert default.solve_rayleigh_ >= 0.99 * default.damping  # Gauss-Newton + δI ⪰ δI

@@ -13,9 +13,12 @@ from skfairnn.influence import (
     grad_dot,
     hvp,
     inverse_hvp,
+    inverse_hvp_check,
     last_layer_parameters,
+    logits_are_affine,
     mean_loss_grad,
     per_sample_grads,
+    resolve_curvature,
 )
 from skfairnn.modules import MLP, LogisticRegressionModule
 
@@ -175,3 +178,54 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="too large"):
         dense_hessian(big, torch.zeros(2, 200), torch.zeros(2))
     assert np.isfinite(model.n_params)
+
+
+def test_auto_curvature_is_the_hessian_only_where_the_logits_are_affine():
+    X, _ = _data()
+    linear = FunctionalModel(LogisticRegressionModule(4).double())
+    module = MLP(4, (5, 3)).double()
+    last = FunctionalModel(module, last_layer_parameters(module, 1))
+    assert logits_are_affine(linear, X) and logits_are_affine(last, X)
+    assert not logits_are_affine(FunctionalModel(module), X)
+    assert not logits_are_affine(FunctionalModel(module, last_layer_parameters(module, 2)), X)
+    assert not logits_are_affine(FunctionalModel(_mlp()), X)  # tanh
+    assert resolve_curvature(linear, X, "auto") == "hessian"
+    assert resolve_curvature(FunctionalModel(module), X, "auto") == "gauss_newton"
+    assert resolve_curvature(FunctionalModel(module), X, "hessian") == "hessian"
+    with pytest.raises(ValueError, match="curvature must be one of"):
+        resolve_curvature(linear, X, "fisher")
+
+
+def test_inverse_hvp_with_auto_curvature_solves_the_resolved_system():
+    X, y = _data()
+    mlp = FunctionalModel(_mlp())
+    vectors = torch.randn(2, mlp.n_params, dtype=torch.float64)
+    matrix = dense_hessian(mlp, X, y, curvature="gauss_newton") + 0.1 * torch.eye(mlp.n_params)
+    got = inverse_hvp(mlp, X, y, vectors, method="exact", curvature="auto", damping=0.1)
+    torch.testing.assert_close(got, torch.linalg.solve(matrix, vectors.T).T)
+
+
+def test_inverse_hvp_check_measures_residual_and_curvature():
+    X, y = _data(n=80)
+    mlp = FunctionalModel(_mlp())
+    vectors = torch.randn(2, mlp.n_params, dtype=torch.float64)
+    for curvature in ("hessian", "gauss_newton"):
+        matrix = dense_hessian(mlp, X, y, curvature=curvature) + 0.05 * torch.eye(mlp.n_params)
+        solution, check = inverse_hvp(
+            mlp, X, y, vectors, method="exact", curvature=curvature, damping=0.05, return_check=True
+        )
+        assert check.residual.max() < 1e-10 and check.n_rows == 80
+        wrong = solution + 0.1 * torch.randn_like(solution)
+        check = inverse_hvp_check(mlp, X, y, wrong, vectors, curvature=curvature, damping=0.05)
+        expected = (wrong @ matrix - vectors).norm(dim=1) / vectors.norm(dim=1)
+        torch.testing.assert_close(check.residual, expected)
+        rayleigh = (wrong * (wrong @ matrix)).sum(1) / (wrong * wrong).sum(1)
+        torch.testing.assert_close(check.rayleigh, rayleigh)
+        if curvature == "gauss_newton":
+            assert (check.rayleigh >= 0.05 - 1e-12).all()
+    # a random subsample of max_rows rows, and inf for a non-finite solution
+    sub = inverse_hvp_check(mlp, X, y, wrong, vectors, max_rows=30, random_state=0)
+    assert sub.n_rows == 30 and torch.isfinite(sub.residual).all()
+    wrong[1, 0] = float("nan")
+    broken = inverse_hvp_check(mlp, X, y, wrong, vectors)
+    assert torch.isfinite(broken.residual[0]) and broken.residual[1] == float("inf")
