@@ -3,11 +3,13 @@
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning", "CollapseWarning"]
-    """
-
-
-__all__ = ["SkfairnnError", "NotFittedError", "FairnessWarning", "InfluenceSolveWarning"]
+__all__ = [
+    "SkfairnnError",
+    "NotFittedError",
+    "FairnessWarning",
+    "CollapseWarning",
+    "InfluenceSolveWarning",
+]
 
 
 class SkfairnnError(Exception):
@@ -18,7 +20,6 @@ class FairnessWarning(UserWarning):
     """A fit ran without a fairness term, or a fairness term could not act."""
 
 
-<<<<<<< HEAD
 class CollapseWarning(UserWarning):
     """A fitted network is (close to) a constant classifier.
 
@@ -28,7 +29,9 @@ class CollapseWarning(UserWarning):
     parameters to change (``fairness_weight``, ``sampling``,
     ``prior_correction``). Turn it into an error with
     ``warnings.simplefilter("error", CollapseWarning)``.
-=======
+    """
+
+
 class InfluenceSolveWarning(FairnessWarning):
     """An inverse-Hessian-vector product behind influence-based weights is unreliable.
 
@@ -37,5 +40,4 @@ class InfluenceSolveWarning(FairnessWarning):
     ``u`` of ``(H + δ I) u = g`` has a large relative residual or negative
     curvature along it (:func:`~skfairnn.influence.inverse_hvp_check`), so the
     influence estimates and the weights solved from them cannot be trusted.
->>>>>>> bug-fairif-hvp
     """
