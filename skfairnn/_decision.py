@@ -95,24 +95,36 @@ def match_rate_offset(logits: np.ndarray, rate: float) -> float:
 
 
 def max_accuracy_offset(logits: np.ndarray, y: np.ndarray) -> float:
-    """Offset ``b`` maximising the accuracy of ``logits + b >= 0`` against ``y``.
+    """Offset ``b`` for ``logits + b >= 0`` with the best accuracy against ``y``, within noise.
 
-    Among equally accurate thresholds the one closest to the raw threshold
-    (offset 0) is taken; the threshold sits halfway between two scores.
+    Every threshold whose training accuracy is within one binomial standard
+    error, :math:`\\sqrt{a(1-a)/n}`, of the best accuracy :math:`a` is as good
+    as the best on this sample; among them the one whose predicted positive
+    rate is closest to the base rate is taken. On rare positives the plain
+    maximum is often "predict nothing" by a handful of rows, which would
+    ship a constant classifier; this rule keeps the accuracy and a usable
+    recall. The threshold sits halfway between two scores.
     """
+    y = np.asarray(y)
+    n = len(y)
+    if n == 0:
+        return 0.0
     order = np.argsort(logits, kind="stable")
-    scores, labels = np.asarray(logits, np.float64)[order], np.asarray(y)[order]
-    n = len(scores)
-    # predicting positive for rows k..n-1: correct = negatives below k + positives from k
-    negatives_below = np.concatenate([[0], np.cumsum(labels == 0)])
-    positives_from = np.concatenate([np.cumsum((labels == 1)[::-1])[::-1], [0]])
-    correct = negatives_below + positives_from
+    scores, labels = np.asarray(logits, np.float64)[order], y[order]
+    # predicting positive for the rows from k on: negatives below k + positives from k
+    correct = np.concatenate([[0], np.cumsum(labels == 0)]) + np.concatenate(
+        [np.cumsum((labels == 1)[::-1])[::-1], [0]]
+    )
     cuts = np.concatenate([[scores[0] - 1.0], (scores[:-1] + scores[1:]) / 2, [scores[-1] + 1.0]])
     valid = np.concatenate([[True], scores[1:] > scores[:-1], [True]])
     correct = np.where(valid, correct, -1)
-    best = np.flatnonzero(correct == correct.max())
-    threshold = cuts[best[np.argmin(np.abs(cuts[best]))]]
-    return float(-threshold) if n else 0.0
+    best = correct.max() / n
+    tolerance = np.sqrt(best * (1 - best) / n) * n
+    candidates = np.flatnonzero(correct >= correct.max() - tolerance)
+    rates = (n - candidates) / n
+    distance = np.abs(rates - np.mean(labels == 1))
+    closest = candidates[distance == distance.min()]
+    return float(-cuts[closest[np.argmin(np.abs(cuts[closest]))]])
 
 
 def is_collapsed(auc: float, predicted_rate: float) -> bool:

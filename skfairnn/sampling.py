@@ -235,9 +235,7 @@ def label_prior(sampling: str, *, groups, y, sample_weight=None) -> float:
     draw = np.ones_like(y)
     if strata is not None:
         present = weight > 0
-        codes, inverse, counts = np.unique(
-            strata[present], return_inverse=True, return_counts=True
-        )
+        codes, inverse, counts = np.unique(strata[present], return_inverse=True, return_counts=True)
         draw = np.zeros_like(y)
         draw[present] = 1.0 / (len(codes) * counts[inverse])
     mass = draw * weight

@@ -120,9 +120,7 @@ FAIRIF_KNOWN = 0.2
 
 # ------------------------------------------------------------------------------ data
 def _synthetic(name: str, seed: int) -> Bunch:
-    X, y, a = make_biased_classification(
-        N_SYNTHETIC, random_state=seed, **STRESS_SETS[name]
-    )
+    X, y, a = make_biased_classification(N_SYNTHETIC, random_state=seed, **STRESS_SETS[name])
     X = X.astype(np.float32)
     rows = np.arange(len(y))
     strata = a * 2 + y
@@ -437,9 +435,9 @@ def summarize_robustness(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     table = grouped[[*_TEST, "ap", "collapsed", "fit_time"]].mean()
     table["seeds"] = grouped["seed"].nunique()
     erm_time = table.xs("erm", level="method")["fit_time"].droplevel(["weight", "sampling"])
-    table["time_vs_erm"] = table["fit_time"] / erm_time.reindex(
-        table.index.get_level_values("dataset")
-    ).to_numpy()
+    table["time_vs_erm"] = (
+        table["fit_time"] / erm_time.reindex(table.index.get_level_values("dataset")).to_numpy()
+    )
     return table
 
 
@@ -488,9 +486,12 @@ def acceptance(summary: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     table = table.sort_values(["met", "worst_short", "eo"], ascending=[False, True, True])
-    return table.groupby(["dataset", "method"], sort=False).head(1).sort_values(
-        ["dataset", "method"]
-    ).set_index(["dataset", "method"])
+    return (
+        table.groupby(["dataset", "method"], sort=False)
+        .head(1)
+        .sort_values(["dataset", "method"])
+        .set_index(["dataset", "method"])
+    )
 
 
 def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.DataFrame:
@@ -537,9 +538,9 @@ def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     table["seeds"] = grouped.size()
     erm = table.xs("erm", level="method")
     for column, ref in (("time_vs_erm", "fit_time"),):
-        table[column] = table[ref] / erm[ref].reindex(
-            table.index.get_level_values("dataset")
-        ).to_numpy()
+        table[column] = (
+            table[ref] / erm[ref].reindex(table.index.get_level_values("dataset")).to_numpy()
+        )
     for reference in ("expgrad", "threshold"):
         if reference not in table.index.get_level_values("method"):
             continue

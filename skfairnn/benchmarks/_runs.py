@@ -176,4 +176,3 @@ def run_tasks(
     finally:
         bar.close()
     return [done[key] for key in keys if key in done]
-
