@@ -62,7 +62,42 @@ def main():
     select_on_validation(rows).round(4).to_csv(out / "selected.csv")
     for dataset in dict.fromkeys(summary.index.get_level_values("dataset")):
         plot_robustness(summary, dataset, out / f"robustness_{dataset}.png")
+    (out / "tables.md").write_text(markdown_tables(rows, summary))
     print(acceptance(summary).round(3).to_string())
+
+
+ORDER = ["erm", "fairreg", "adversarial", "gcm", "fairer", "runner", "fairif", "reweighting",
+         "prune", "expgrad", "threshold"]  # fmt: skip
+SHORT = {"synthetic_rare": "syn. 5 % pos.", "synthetic_minority": "syn. 10 % minority",
+         "synthetic_three_groups": "syn. 3 groups", "credit_default": "credit"}  # fmt: skip
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join([table.index.name or "", *table.columns]) + " |"
+    lines = [header, "|" + " --- |" * (len(table.columns) + 1)]
+    lines += ["| " + " | ".join([str(i), *map(str, row)]) + " |" for i, row in table.iterrows()]
+    return "\n".join(lines)
+
+
+def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """README tables: validation-selected accuracy / ΔEO, and the acceptance rule's shortfalls."""
+    selected = select_on_validation(rows).reset_index()
+    cells = selected.assign(
+        cell=[f"{a:.3f} / {e:.3f}" for a, e in zip(selected["acc"], selected["eo"])]
+    ).pivot(index="method", columns="dataset", values="cell")
+    datasets = [d for d in ROBUSTNESS_DATASETS if d in cells.columns]
+    cells = cells.reindex([m for m in ORDER if m in cells.index])[datasets]
+    cells.columns = [SHORT.get(c, c) for c in cells.columns]
+    cells.index.name = "accuracy / ΔEO"
+    rule = acceptance(summary).reset_index()
+    rule["cell"] = [
+        "met" if met else f"−{short:.3f}" for met, short in zip(rule["met"], rule["worst_short"])
+    ]
+    rule = rule.pivot(index="method", columns="dataset", values="cell")
+    rule = rule.reindex([m for m in ORDER if m in rule.index])[[d for d in datasets if d in rule]]
+    rule.columns = [SHORT.get(c, c) for c in rule.columns]
+    rule.index.name = "rule met?"
+    return _markdown(cells) + "\n\n" + _markdown(rule) + "\n"
 
 
 if __name__ == "__main__":

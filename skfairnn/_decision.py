@@ -166,7 +166,7 @@ def _advice(net) -> str:
             "present in every batch"
         )
     if getattr(net, "prior_correction", None) is None:
-        tips.append('set prior_correction="match_rate"')
+        tips.append('set prior_correction="max_accuracy"')
     tips.append(f"check lr (now {net.lr}) and max_epochs (now {net.max_epochs})")
     return "Try: " + "; ".join(tips) + "."
 

@@ -505,12 +505,12 @@ def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     rows = _successful(rows)
     rows = rows[rows["sampling"] == "default"]
     chosen = []
-    for (dataset, seed), block in rows.groupby(["dataset", "seed"], sort=False):
+    for _, block in rows.groupby(["dataset", "seed"], sort=False):
         erm = block[block["method"] == "erm"]
         if erm.empty:
             continue
         erm = erm.iloc[0]
-        for method, candidates in block.groupby("method", sort=False):
+        for _, candidates in block.groupby("method", sort=False):
             ok = ~candidates[f"{rule}_collapsed"].astype(bool)
             feasible = (
                 ok

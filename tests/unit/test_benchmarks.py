@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The reproduction harness: splits, epoch selection, compare and the CLI."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -183,3 +185,58 @@ def test_selection_skips_first_and_one_class_epochs():
     assert select_epoch(records, "eo", skip_epochs=0) == 0
     degenerate = [{"eo": 0.2, "positive_rate": 1.0}, {"eo": 0.1, "positive_rate": 0.0}]
     assert select_epoch(degenerate, "eo") == 1
+
+
+# ------------------------------------------------------------------ runs through joblib
+def _comparable(frame):
+    return frame.drop(columns=["fit_time", "run_time"]).reset_index(drop=True)
+
+
+def test_compare_in_parallel_processes_gives_the_sequential_runs(tmp_path):
+    kwargs = dict(methods=["erm", "fairreg"], seeds=[0], quick=True, torch_threads=1)
+    sequential = compare("german", **kwargs, path=tmp_path / "seq.jsonl")
+    parallel = compare("german", **kwargs, n_jobs=2, path=tmp_path / "par.jsonl")
+    pd.testing.assert_frame_equal(_comparable(sequential), _comparable(parallel))
+    assert len((tmp_path / "par.jsonl").read_text().splitlines()) == 2
+
+
+def test_compare_on_a_dask_cluster_gives_the_sequential_runs(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    kwargs = dict(methods=["erm"], seeds=[0, 1], quick=True, torch_threads=1)
+    sequential = compare("german", **kwargs)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
+            on_dask = compare("german", **kwargs, path=tmp_path / "dask.jsonl")
+    pd.testing.assert_frame_equal(_comparable(sequential), _comparable(on_dask))
+
+
+def test_cli_resumes_and_records_a_failed_run(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def failing(constraint, random_state, quick):
+        calls.append(random_state)
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(METHODS, "failing", failing)
+    argv = ["compare", "--dataset", "german", "--methods", "erm,failing", "--quick",
+            "--seeds", "1", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    runs = tmp_path / "compare_german_equalized_odds_runs.jsonl"
+    rows = [json.loads(line) for line in runs.read_text().splitlines()]
+    assert [bool(r["error"]) for r in rows] == [False, True] or [
+        bool(r["error"]) for r in rows
+    ] == [True, False]
+    assert "RuntimeError: boom" in next(r["error"] for r in rows if r["error"])
+    assert "run failed: failing seed 0" in capsys.readouterr().err
+    first = next(r for r in rows if not r["error"])
+    # rerunning resumes: the finished run is not repeated, the failed one is retried
+    assert main(argv) == 0
+    rows_after = [json.loads(line) for line in runs.read_text().splitlines()]
+    assert len(rows_after) == 3 and len(calls) == 2
+    assert sum(1 for r in rows_after if r["method"] == "erm") == 1
+    assert first in rows_after
+    # --fresh starts over
+    assert main([*argv, "--fresh"]) == 0
+    assert len(runs.read_text().splitlines()) == 2

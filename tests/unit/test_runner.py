@@ -251,7 +251,12 @@ def test_one_forward_per_training_step(biased_data):
     X, y, group = biased_data
     net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
     calls = []
-    net.register_forward_hook(lambda *args: calls.append(1))
+    # training-mode forwards only: the decision rule's per-epoch pass runs in eval mode
+    def count(module, inputs, output):
+        if module.training:
+            calls.append(1)
+
+    net.register_forward_hook(count)
     clf = RunnerClassifier(net, max_epochs=2, batches_per_epoch=3, batch_size=64, random_state=0)
     clf.fit(X, y, sensitive_features=group)
     assert len(calls) == 6
