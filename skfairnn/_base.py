@@ -160,9 +160,9 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         base rate; ``None`` thresholds the raw logit at 0 (probability 0.5,
         the papers' code). The default was chosen on the robustness study
         (README; six datasets, three stress sets, 3–10 seeds): averaged over
-        the in-processing methods at their default weights it costs 0.3–1.2
+        the in-processing methods at their default weights it costs 0.7–2.6
         accuracy points against ERM at 0.5 and never collapsed, where 0.5
-        costs 5.6–8 points (balanced batches over-predict positives), and
+        costs 6.3–8.0 points (balanced batches over-predict positives), and
         ``"prior_shift"`` collapses to one class in a third of the fits at
         λ=3 (the penalty shrinks the logits, so the Bayes shift overshoots)
         and ``"match_rate"`` costs 1.1–2.2 points and widens the gap on
