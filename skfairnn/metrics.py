@@ -50,6 +50,7 @@ import sklearn
 from numpy.typing import ArrayLike
 from sklearn.metrics import make_scorer
 
+from skfairnn._decision import COLLAPSE_AUC
 from skfairnn.groups import EncodedGroups, encode_sensitive_features
 
 __all__ = [
@@ -829,14 +830,20 @@ response_method='predict', agg=max)
 class _BestAccuracyWithin:
     """``refit`` callable of :func:`best_accuracy_within` (a class so that it pickles)."""
 
-    def __init__(self, fairness_key: str, bound: float, accuracy: str):
+    def __init__(self, fairness_key: str, bound: float, accuracy: str, auc: str | None = None):
         self.fairness_key = fairness_key
         self.bound = bound
         self.accuracy = accuracy
+        self.auc = auc
 
     def __call__(self, cv_results: Mapping[str, ArrayLike]) -> int:
         gap = np.abs(_cv_column(cv_results, self.fairness_key))
         score = _cv_column(cv_results, self.accuracy)
+        if self.auc is not None:
+            # collapsed candidates (scores without ranking) are never chosen while others exist
+            collapsed = ~(_cv_column(cv_results, self.auc) > COLLAPSE_AUC)
+            if not collapsed.all():
+                gap = np.where(collapsed, np.nan, gap)
         feasible = np.flatnonzero(gap <= self.bound)  # NaN gaps are never feasible
         if len(feasible):
             score = np.where(np.isnan(score), -np.inf, score)[feasible]
@@ -852,9 +859,10 @@ class _BestAccuracyWithin:
         return index
 
     def __repr__(self) -> str:
+        auc = "" if self.auc is None else f", auc={self.auc!r}"
         return (
             f"best_accuracy_within({self.fairness_key!r}, {self.bound!r}, "
-            f"accuracy={self.accuracy!r})"
+            f"accuracy={self.accuracy!r}{auc})"
         )
 
 
@@ -870,7 +878,7 @@ def _cv_column(cv_results: Mapping[str, ArrayLike], name: str) -> np.ndarray:
 
 
 def best_accuracy_within(
-    fairness_key: str, bound: float, *, accuracy: str = "accuracy"
+    fairness_key: str, bound: float, *, accuracy: str = "accuracy", auc: str | None = None
 ) -> Callable[[Mapping[str, ArrayLike]], int]:
     """Refit rule for a search: best accuracy among candidates within a fairness budget.
 
@@ -890,6 +898,12 @@ def best_accuracy_within(
     accuracy : str, default="accuracy"
         Key of the performance scorer (greater is better) in the ``scoring`` dict, e.g.
         ``"ap"`` for average precision.
+    auc : str, default=None
+        Key of a ``"roc_auc"`` scorer in the ``scoring`` dict. Candidates whose mean
+        test AUC is at most :data:`skfairnn._decision.COLLAPSE_AUC` have collapsed
+        (their gap is small because they rank nobody) and are skipped, unless every
+        candidate has. Recommended: a strong fairness weight often wins a gap budget
+        by collapsing.
 
     Returns
     -------
@@ -918,4 +932,4 @@ def best_accuracy_within(
     """
     if isinstance(bound, bool) or not isinstance(bound, Real) or not bound >= 0:
         raise ValueError(_MSG_BOUND.format(bound=bound))
-    return _BestAccuracyWithin(fairness_key, float(bound), accuracy)
+    return _BestAccuracyWithin(fairness_key, float(bound), accuracy, auc)

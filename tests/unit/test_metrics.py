@@ -487,3 +487,18 @@ def test_best_accuracy_within_pickles_and_reprs():
     refit = best_accuracy_within("eo", 0.05, accuracy="ap")
     assert repr(refit) == "best_accuracy_within('eo', 0.05, accuracy='ap')"
     assert pickle.loads(pickle.dumps(refit))(CV_RESULTS) == refit(CV_RESULTS)
+
+
+def test_best_accuracy_within_skips_collapsed_candidates():
+    from skfairnn.metrics import best_accuracy_within
+
+    results = {
+        "mean_test_eo": [-0.00, -0.04, -0.10],
+        "mean_test_ap": [0.30, 0.72, 0.80],
+        "mean_test_auc": [0.50, 0.80, 0.85],
+    }
+    # the collapsed candidate 0 has the smallest gap; without the AUC key it wins the fallback
+    assert best_accuracy_within("eo", 0.01, accuracy="ap")(results) == 0
+    assert best_accuracy_within("eo", 0.05, accuracy="ap", auc="auc")(results) == 1
+    with pytest.warns(UserWarning):
+        assert best_accuracy_within("eo", 0.01, accuracy="ap", auc="auc")(results) == 1
