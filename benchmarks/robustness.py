@@ -62,7 +62,7 @@ def main():
     select_on_validation(rows).round(4).to_csv(out / "selected.csv")
     for dataset in dict.fromkeys(summary.index.get_level_values("dataset")):
         plot_robustness(summary, dataset, out / f"robustness_{dataset}.png")
-    (out / "tables.md").write_text(markdown_tables(rows, summary))
+    (out / "tables.md").write_text(markdown_tables(rows, summary, out=out))
     print(acceptance(summary).round(3).to_string())
 
 
@@ -79,7 +79,7 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame, out=None) -> str:
     """README tables: validation-selected accuracy / ΔEO, and the acceptance rule's shortfalls."""
     selected = select_on_validation(rows).reset_index()
     cells = selected.assign(
@@ -97,6 +97,9 @@ def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     rule = rule.reindex([m for m in ORDER if m in rule.index])[[d for d in datasets if d in rule]]
     rule.columns = [SHORT.get(c, c) for c in rule.columns]
     rule.index.name = "rule met?"
+    if out is not None:  # the same tables as CSV, for the docs' csv-table
+        cells.to_csv(Path(out) / "table_selected.csv")
+        rule.to_csv(Path(out) / "table_acceptance.csv")
     return _markdown(cells) + "\n\n" + _markdown(rule) + "\n"
 
 

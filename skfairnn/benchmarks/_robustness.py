@@ -558,13 +558,19 @@ def plot_robustness(summary: pd.DataFrame, dataset: str, path, *, title: str | N
     table = summary.xs(dataset, level="dataset").reset_index()
     figure = Figure(figsize=(6.4, 4.6))
     axes = figure.subplots()
-    for method, block in table.groupby("method", sort=False):
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors
+    for index, (method, block) in enumerate(table.groupby("method", sort=False)):
         block = block[block["sampling"] == "default"]
         if block.empty:
             continue
         style = {"erm": "*", "expgrad": "s", "threshold": "D"}.get(method, "o")
         size = 14 if method == "erm" else 7
-        axes.plot(block["eo"], block["acc"], marker=style, markersize=size, label=method)
+        color = colors[(2 * index) % 20 + (2 * index) // 20]
+        axes.plot(
+            block["eo"], block["acc"], marker=style, markersize=size, label=method, color=color
+        )
         for _, point in block.iterrows():
             if point["weight"] != "-":
                 axes.annotate(
