@@ -27,7 +27,7 @@ from .benchmarks._protocol import GAP_COLUMNS
 
 __all__ = ["main"]
 
-DEFAULT_METHODS = "erm,oversample,fairreg,adversarial"
+DEFAULT_METHODS = "erm,adversarial,gcm_t2,fairer,runner,fairif,prune_fairness"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._data import load_protocol_data
@@ -180,31 +181,62 @@ def summarize(results: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -
     return table
 
 
+def _frontier(gap: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated points (no other point has a smaller gap and a higher
+    score), ordered by gap."""
+    order = np.lexsort((-score, gap))
+    best, keep = -np.inf, []
+    for index in order:
+        if score[index] > best:
+            keep.append(index)
+            best = score[index]
+    return np.array(keep, dtype=int)
+
+
 def plot_pareto(results: pd.DataFrame, path, *, gap: str = "eo", title: str | None = None):
-    """AP against a gap, mean ± std per method, written to ``path`` (PNG)."""
-    import matplotlib
+    """AP and accuracy against a gap, mean ± std over seeds per method, written to ``path``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Each panel marks ERM with a star and draws the Pareto frontier (the methods no other
+    method beats on both the gap and the score). Uses :class:`matplotlib.figure.Figure`
+    directly, so the user's matplotlib backend is left alone.
+    """
+    from matplotlib.figure import Figure
 
-    grouped = _successful(results).groupby("method")
-    mean, std = grouped[["ap", gap]].mean(), grouped[["ap", gap]].std(ddof=0).fillna(0)
-    figure, axes = plt.subplots(figsize=(5, 4))
-    for method in mean.index:
-        axes.errorbar(
-            mean.loc[method, gap],
-            mean.loc[method, "ap"],
-            xerr=std.loc[method, gap],
-            yerr=std.loc[method, "ap"],
-            fmt="o",
-            capsize=3,
-            label=method,
+    grouped = _successful(results).groupby("method", sort=False)
+    columns = [c for c in ("ap", "acc") if c in results]
+    mean = grouped[[gap, *columns]].mean()
+    std = grouped[[gap, *columns]].std(ddof=0).fillna(0)
+    figure = Figure(figsize=(5 * len(columns), 4.2))
+    panels = figure.subplots(1, len(columns), squeeze=False)[0]
+    labels = {"ap": "test average precision", "acc": "test accuracy of predict()"}
+    for axes, column in zip(panels, columns):
+        for index, method in enumerate(mean.index):
+            axes.errorbar(
+                mean.loc[method, gap],
+                mean.loc[method, column],
+                xerr=std.loc[method, gap],
+                yerr=std.loc[method, column],
+                fmt="*" if method == "erm" else "o",
+                markersize=14 if method == "erm" else 6,
+                capsize=3,
+                color=f"C{index % 10}",
+                label=method,
+            )
+        front = _frontier(mean[gap].to_numpy(), mean[column].to_numpy())
+        axes.step(
+            mean[gap].to_numpy()[front],
+            mean[column].to_numpy()[front],
+            where="post",
+            color="0.4",
+            linestyle="--",
+            linewidth=1,
+            label="Pareto frontier",
         )
-    axes.set_xlabel(f"test {gap.upper()} gap (lower is fairer)")
-    axes.set_ylabel("test average precision")
-    axes.set_title(title or "accuracy–fairness trade-off")
-    axes.legend(fontsize=8)
+        axes.set_xlabel(f"test {gap.upper()} gap (lower is fairer)")
+        axes.set_ylabel(labels[column])
+        axes.grid(alpha=0.3)
+    panels[0].legend(fontsize=7)
+    figure.suptitle(title or "accuracy–fairness trade-off", fontsize=10)
     figure.tight_layout()
     figure.savefig(Path(path), dpi=120)
-    plt.close(figure)
     return Path(path)

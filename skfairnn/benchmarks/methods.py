@@ -186,7 +186,10 @@ def _prune_fairness(constraint, random_state, quick):
     pruner = InfluencePruner(
         relaxed(), keep_fraction=0.3, constraint=constraint, random_state=random_state
     )
-    return ReweightedClassifier(pruner, relaxed())
+    # The kept rows are skewed (on Adult ~70 % positives): at the papers' 0.5 the retrained
+    # net falls below the constant classifier (accuracy 0.54 vs 0.75, quick runs), so the
+    # retrained net uses the library's decision rule; the pruning study keeps 0.5.
+    return ReweightedClassifier(pruner, relaxed().set_params(prior_correction="max_accuracy"))
 
 
 register_method("prune_fairness", _prune_fairness)

@@ -240,3 +240,19 @@ def test_cli_resumes_and_records_a_failed_run(tmp_path, monkeypatch, capsys):
     # --fresh starts over
     assert main([*argv, "--fresh"]) == 0
     assert len(runs.read_text().splitlines()) == 2
+
+
+def test_pareto_frontier_by_hand(tmp_path):
+    from skfairnn.benchmarks._compare import _frontier
+
+    gap = np.array([0.20, 0.05, 0.10, 0.02, 0.12])
+    score = np.array([0.85, 0.80, 0.84, 0.70, 0.83])
+    # 0.12/0.83 is dominated by 0.10/0.84; the rest trade gap for score
+    assert _frontier(gap, score).tolist() == [3, 1, 2, 0]
+    results = pd.DataFrame(
+        {"method": ["erm", "gcm"] * 2, "seed": [0, 0, 1, 1], "ap": [0.8, 0.7, 0.78, 0.72],
+         "acc": [0.85, 0.8, 0.84, 0.81], "eo": [0.2, 0.05, 0.18, 0.06]}
+    )  # fmt: skip
+    from skfairnn.benchmarks import plot_pareto
+
+    assert plot_pareto(results, tmp_path / "p.png").stat().st_size > 10_000
