@@ -256,3 +256,19 @@ def test_pareto_frontier_by_hand(tmp_path):
     from skfairnn.benchmarks import plot_pareto
 
     assert plot_pareto(results, tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_cli_runs_csv_is_the_same_sequential_in_processes_and_on_dask(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    base = ["compare", "--dataset", "german", "--methods", "erm,fairreg", "--quick",
+            "--seeds", "2", "--threads", "1", "--quiet"]  # fmt: skip
+    csv = "compare_german_equalized_odds_runs.csv"
+    assert main([*base, "--out", str(tmp_path / "seq")]) == 0
+    assert main([*base, "--out", str(tmp_path / "par"), "--n-jobs", "2"]) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        assert (
+            main([*base, "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address]) == 0
+        )
+    frames = [pd.read_csv(tmp_path / run / csv) for run in ("seq", "par", "dask")]
+    for frame in frames[1:]:
+        pd.testing.assert_frame_equal(_comparable(frames[0]), _comparable(frame))
