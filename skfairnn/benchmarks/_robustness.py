@@ -541,7 +541,7 @@ def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
         table[column] = (
             table[ref] / erm[ref].reindex(table.index.get_level_values("dataset")).to_numpy()
         )
-    for reference in ("expgrad", "threshold"):
+    for reference in ("erm", "expgrad", "threshold"):
         if reference not in table.index.get_level_values("method"):
             continue
         ref = table.xs(reference, level="method").reindex(table.index.get_level_values("dataset"))

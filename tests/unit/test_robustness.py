@@ -59,7 +59,7 @@ def test_summaries_acceptance_and_selection(study, tmp_path):
     row = table.iloc[0]
     assert row["met"] == (row["worst_short"] == 0)
     selected = select_on_validation(rows)
-    assert {"beats_expgrad", "beats_threshold", "weights"} <= set(selected.columns)
+    assert {"beats_erm", "beats_expgrad", "beats_threshold", "weights"} <= set(selected.columns)
     path = plot_robustness(summary, "synthetic_rare", tmp_path / "p.png")
     assert path.stat().st_size > 10_000
 
