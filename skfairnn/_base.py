@@ -214,6 +214,11 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         Number of features (``X.shape[1]``).
     feature_names_in_ : ndarray of str
         Column names, when ``X`` is a DataFrame with string column names.
+    decision_offset_ : float
+        The offset ``prior_correction`` added to every logit (0 for ``None``).
+    training_label_prior_ : float
+        Positive share of the distribution the loss saw (sampling × weights),
+        which ``"prior_shift"`` corrects from.
     module_, optimizer_, history_ : see skorch.
     """
 
