@@ -110,6 +110,74 @@ def test_group_rates_agrees_with_metricframe():
         np.testing.assert_allclose(rates[column].to_numpy(float), frame[column].to_numpy(float))
 
 
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_agrees_with_fairlearn_weighted_and_derived(n_groups):
+    # Every group has positives and negatives, so fairlearn's 0 for an undefined rate and
+    # skfairnn's "left out" agree.
+    y_true, y_pred, groups = _random_case(12, n_groups)
+    weight = np.random.default_rng(12).random(len(y_true))
+    kw = {"sensitive_features": groups, "sample_weight": weight}
+    assert accuracy_difference(y_true, y_pred, **kw) == pytest.approx(
+        flm.accuracy_score_difference(y_true, y_pred, **kw)
+    )
+    assert equal_opportunity_difference(y_true, y_pred, **kw) == pytest.approx(
+        flm.equal_opportunity_difference(y_true, y_pred, **kw)
+    )
+    assert equal_opportunity_ratio(y_true, y_pred, **kw) == pytest.approx(
+        flm.equal_opportunity_ratio(y_true, y_pred, **kw)
+    )
+    # TNR = 1 - FPR, so AOD is fairlearn's mean form and the sum form twice it.
+    mean_form = flm.equalized_odds_difference(y_true, y_pred, agg="mean", **kw)
+    assert average_odds_difference(y_true, y_pred, **kw) == pytest.approx(mean_form)
+    assert equalized_odds_difference(y_true, y_pred, **kw) == pytest.approx(2 * mean_form)
+
+
+def _score_mean(rows):
+    """MetricFrame metric: weighted mean score over ``rows(y_true)``, NaN with no weight."""
+
+    def metric(y_true, y_pred, sample_weight):
+        keep = rows(y_true)
+        total = sample_weight[keep].sum()
+        return np.dot(y_pred[keep], sample_weight[keep]) / total if total > 0 else np.nan
+
+    return metric
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_group_rates_agrees_with_metricframe_on_scores_and_weights(labels):
+    rng = np.random.default_rng(13)
+    n = 200
+    y_true = rng.integers(0, 2, n)
+    y_pred = rng.random(n)
+    if labels:
+        y_pred = (y_pred > 0.5).astype(float)
+    groups = rng.choice(["a", "b", "c"], n)
+    y_true[groups == "c"] = 1  # group "c" has no negatives: FPR and TNR undefined
+    weight = rng.random(n)
+    correct = y_pred * y_true + (1 - y_pred) * (1 - y_true)  # expected accuracy
+    everywhere = lambda y: np.ones(len(y), dtype=bool)  # noqa: E731
+    columns = {
+        "selection_rate": (y_pred, _score_mean(everywhere)),
+        "tpr": (y_pred, _score_mean(lambda y: y == 1)),
+        "fpr": (y_pred, _score_mean(lambda y: y == 0)),
+        "tnr": (1 - y_pred, _score_mean(lambda y: y == 0)),
+        "accuracy": (correct, _score_mean(everywhere)),
+    }
+    rates = group_rates(y_true, y_pred, sensitive_features=groups, sample_weight=weight)
+    assert np.isnan(rates.loc["c", "fpr"]) and np.isnan(rates.loc["c", "tnr"])
+    for column, (values, metric) in columns.items():
+        frame = flm.MetricFrame(
+            metrics=metric,
+            y_true=y_true,
+            y_pred=values,
+            sensitive_features=groups,
+            sample_params={"sample_weight": weight},
+        )
+        np.testing.assert_allclose(rates[column].to_numpy(float), frame.by_group.to_numpy(float))
+        expected_gap = frame.difference(method="between_groups")
+        assert (rates[column].max() - rates[column].min()) == pytest.approx(expected_gap)
+
+
 # ----------------------------------------------------------------------------------------------
 # Tiny hand-computed examples, labels and probabilities
 
@@ -390,6 +458,43 @@ def test_scorer_values(biased_data):
     assert got_custom == pytest.approx(
         -demographic_parity_difference(y, pred, sensitive_features=group)
     )
+
+
+def test_make_fairness_scorer_accepts_fairlearn_metrics(biased_data):
+    X, y, group = biased_data
+    model = LogisticRegression().fit(X, y)
+    pred = model.predict(X)
+    kw = {"sensitive_features": group}
+    with sklearn.config_context(enable_metadata_routing=True):
+        ratio = make_fairness_scorer("demographic_parity_ratio")
+        tpr_gap = make_fairness_scorer("true_positive_rate_difference")
+        acc_min = make_fairness_scorer("accuracy_score_group_min")
+        worst = make_fairness_scorer(flm.equalized_odds_difference)
+        mean_form = make_fairness_scorer(flm.equalized_odds_difference, agg="mean")
+        ours = make_fairness_scorer("equalized_odds_difference")  # ours wins: the sum form
+        got = {
+            name: scorer(model, X, y, sensitive_features=group)
+            for name, scorer in [
+                ("ratio", ratio),
+                ("tpr_gap", tpr_gap),
+                ("acc_min", acc_min),
+                ("worst", worst),
+                ("mean_form", mean_form),
+                ("ours", ours),
+            ]
+        }
+    assert "greater_is_better" not in repr(ratio) and "greater_is_better" not in repr(acc_min)
+    assert got["ratio"] == pytest.approx(flm.demographic_parity_ratio(y, pred, **kw))
+    assert got["tpr_gap"] == pytest.approx(-flm.true_positive_rate_difference(y, pred, **kw))
+    assert got["acc_min"] == pytest.approx(flm.accuracy_score_group_min(y, pred, **kw))
+    assert got["worst"] == pytest.approx(-flm.equalized_odds_difference(y, pred, **kw))
+    assert got["worst"] == pytest.approx(-equalized_odds_difference(y, pred, agg="max", **kw))
+    assert got["mean_form"] == pytest.approx(0.5 * got["ours"])
+    assert got["ours"] == pytest.approx(-equalized_odds_difference(y, pred, **kw))
+    # fairlearn names that are not fairness metrics (no sensitive_features) are refused
+    for name in ("selection_rate", "MetricFrame", "plot_model_comparison", "count"):
+        with pytest.raises(ValueError, match="fairlearn.metrics"):
+            make_fairness_scorer(name)
 
 
 def test_scorer_without_routing_gives_clear_error(biased_data):
