@@ -22,8 +22,15 @@ from skfairnn.benchmarks import METHODS, compare, plot_pareto, summarize
 QUICK = os.environ.get("SKFAIRNN_EXAMPLES_QUICK") == "1"
 
 methods = [m for m in ("erm", "oversample", "fairreg", "gcm_t2", "runner") if m in METHODS]
+# One torch thread per run: these networks are small, and on a busy machine
+# more threads than free cores slow training down many times over.
 results = compare(
-    "adult", methods, constraint="equalized_odds", seeds=1 if QUICK else 3, quick=QUICK
+    "adult",
+    methods,
+    constraint="equalized_odds",
+    seeds=1 if QUICK else 3,
+    quick=QUICK,
+    torch_threads=1,
 )
 print(summarize(results).to_string())
 
