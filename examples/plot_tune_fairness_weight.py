@@ -17,9 +17,6 @@ of the model and is not needed to predict.
 # %%
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import sklearn
@@ -93,4 +90,5 @@ axes.set_xlabel("cross-validated ΔEO")
 axes.set_ylabel("cross-validated AP")
 axes.legend()
 figure.tight_layout()
+plt.show()
 assert np.isfinite(results["mean_test_ap"]).all()

@@ -193,12 +193,38 @@ def _frontier(gap: np.ndarray, score: np.ndarray) -> np.ndarray:
     return np.array(keep, dtype=int)
 
 
-def plot_pareto(results: pd.DataFrame, path, *, gap: str = "eo", title: str | None = None):
+def plot_pareto(
+    results: pd.DataFrame,
+    path=None,
+    *,
+    gap: str = "eo",
+    title: str | None = None,
+    figure=None,
+):
     """AP and accuracy against a gap, mean ± std over seeds per method, written to ``path``.
 
     Each panel marks ERM with a star and draws the Pareto frontier (the methods no other
     method beats on both the gap and the score). Uses :class:`matplotlib.figure.Figure`
     directly, so the user's matplotlib backend is left alone.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Rows of :func:`compare`.
+    path : path, default=None
+        PNG file to write; ``None`` writes nothing.
+    gap : str, default="eo"
+        Column of the gap on the x axis.
+    title : str, default=None
+        Figure title.
+    figure : matplotlib Figure, default=None
+        Figure to draw into (e.g. ``plt.figure()`` to show it inline); a new
+        backend-free one if None.
+
+    Returns
+    -------
+    Path or matplotlib.figure.Figure
+        ``Path(path)`` if ``path`` is given, else the figure.
     """
     from matplotlib.figure import Figure
 
@@ -206,7 +232,8 @@ def plot_pareto(results: pd.DataFrame, path, *, gap: str = "eo", title: str | No
     columns = [c for c in ("ap", "acc") if c in results]
     mean = grouped[[gap, *columns]].mean()
     std = grouped[[gap, *columns]].std(ddof=0).fillna(0)
-    figure = Figure(figsize=(5 * len(columns), 4.2))
+    if figure is None:
+        figure = Figure(figsize=(5 * len(columns), 4.2))
     panels = figure.subplots(1, len(columns), squeeze=False)[0]
     labels = {"ap": "test average precision", "acc": "test accuracy of predict()"}
     for axes, column in zip(panels, columns):
@@ -238,5 +265,7 @@ def plot_pareto(results: pd.DataFrame, path, *, gap: str = "eo", title: str | No
     panels[0].legend(fontsize=7)
     figure.suptitle(title or "accuracy–fairness trade-off", fontsize=10)
     figure.tight_layout()
+    if path is None:
+        return figure
     figure.savefig(Path(path), dpi=120)
     return Path(path)

@@ -23,6 +23,7 @@ def plot_neuron_discrimination_buckets(
     constraint: str = "demographic_parity",
     layers: Sequence[str] | None = None,
     labels: tuple[str, str] = ("unfair model", "fair model"),
+    figure=None,
 ):
     """Bar chart of mean neuron discrimination per importance bucket (RUNNER Fig. 3).
 
@@ -46,6 +47,9 @@ def plot_neuron_discrimination_buckets(
         Layers to show (default: the hidden layers).
     labels : tuple of str
         Legend entries of the two models.
+    figure : matplotlib Figure, default=None
+        Figure to draw into (e.g. ``plt.figure()`` to show it inline); a new
+        backend-free one if None.
 
     Returns
     -------
@@ -58,7 +62,8 @@ def plot_neuron_discrimination_buckets(
     unfair = neuron_discrimination_buckets(unfair_net, X, y, sensitive_features, **kwargs)
     fair = neuron_discrimination_buckets(fair_net, X, y, sensitive_features, **kwargs)
     names = list(unfair)
-    figure = Figure(figsize=(4 * len(names), 3.2), layout="constrained")
+    if figure is None:
+        figure = Figure(figsize=(4 * len(names), 3.2), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     edges = np.linspace(0, 100, n_buckets + 1).round().astype(int)
     ticks = [f"{lo}-{hi}%" for lo, hi in zip(edges[:-1], edges[1:])]

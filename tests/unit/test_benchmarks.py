@@ -256,6 +256,11 @@ def test_pareto_frontier_by_hand(tmp_path):
     from skfairnn.benchmarks import plot_pareto
 
     assert plot_pareto(results, tmp_path / "p.png").stat().st_size > 10_000
+    from matplotlib.figure import Figure
+
+    given = Figure()
+    assert plot_pareto(results, figure=given) is given  # no path: nothing written
+    assert len(given.axes) == 2
 
 
 def test_cli_runs_csv_is_the_same_sequential_in_processes_and_on_dask(tmp_path):
