@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from skfairnn.benchmarks._compare import drop_failed
 from skfairnn.benchmarks._robustness import (
     GRID,
     ROBUSTNESS_DATASETS,
-    acceptance,
-    plot_robustness,
     robustness_study,
-    select_on_validation,
-    summarize_robustness,
+    write_report,
 )
 from skfairnn.benchmarks._runs import read_rows
 
@@ -53,17 +51,9 @@ def main():
             run_options={"n_jobs": args.n_jobs, "progress": False},
         )
     rows = pd.DataFrame(read_rows(out / "runs.jsonl"))
-    rows = rows[rows["error"].fillna("") == ""]
-    summary = summarize_robustness(rows)
-    summary.round(4).to_csv(out / "grid_summary.csv")
-    for rule in ("none", "prior_shift", "match_rate", "max_accuracy"):
-        summarize_robustness(rows, rule=rule).round(4).to_csv(out / f"grid_summary_{rule}.csv")
-    acceptance(summary).round(4).to_csv(out / "acceptance.csv")
-    select_on_validation(rows).round(4).to_csv(out / "selected.csv")
-    for dataset in dict.fromkeys(summary.index.get_level_values("dataset")):
-        plot_robustness(summary, dataset, out / f"robustness_{dataset}.png")
-    (out / "tables.md").write_text(markdown_tables(rows, summary, out=out))
-    print(acceptance(summary).round(3).to_string())
+    tables = write_report(drop_failed(rows), out, decimals=4)
+    (out / "tables.md").write_text(markdown_tables(tables, out=out))
+    print(tables["acceptance"].round(3).to_string())
 
 
 ORDER = ["erm", "fairreg", "adversarial", "gcm", "fairer", "runner", "fairif", "reweighting",
@@ -79,9 +69,10 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame, out=None) -> str:
-    """README tables: validation-selected accuracy / ΔEO, and the acceptance rule's shortfalls."""
-    selected = select_on_validation(rows).reset_index()
+def markdown_tables(tables: dict, out=None) -> str:
+    """README tables from :func:`write_report`'s tables: validation-selected accuracy / ΔEO,
+    and the acceptance rule's shortfalls."""
+    selected = tables["selected"].reset_index()
     cells = selected.assign(
         cell=[f"{a:.3f} / {e:.3f}" for a, e in zip(selected["acc"], selected["eo"])]
     ).pivot(index="method", columns="dataset", values="cell")
@@ -89,7 +80,7 @@ def markdown_tables(rows: pd.DataFrame, summary: pd.DataFrame, out=None) -> str:
     cells = cells.reindex([m for m in ORDER if m in cells.index])[datasets]
     cells.columns = [SHORT.get(c, c) for c in cells.columns]
     cells.index.name = "accuracy / ΔEO"
-    rule = acceptance(summary).reset_index()
+    rule = tables["acceptance"].reset_index()
     rule["cell"] = [
         "met" if met else f"−{short:.3f}" for met, short in zip(rule["met"], rule["worst_short"])
     ]

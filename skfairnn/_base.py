@@ -165,7 +165,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         costs 6.3–8.0 points (balanced batches over-predict positives), and
         ``"prior_shift"`` collapses to one class in a third of the fits at
         λ=3 (the penalty shrinks the logits, so the Bayes shift overshoots)
-        and ``"match_rate"`` costs 1.1–2.2 points and widens the gap on
+        and ``"match_rate"`` costs 1.5–3.4 points and widens the gap on
         data with rare positives. ``decision_function``,
         ``predict_proba`` and ``predict`` all include the offset, so
         ``predict`` agrees with ``decision_function > 0`` and with the

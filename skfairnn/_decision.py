@@ -23,9 +23,10 @@ moves the decision by one fitted offset of the logit, the same for every row
     equal :math:`\\pi_{data}`: a quantile of the training logits. It does not
     assume the network is calibrated, which a fairness penalty breaks.
 ``"max_accuracy"``
-    The offset that maximises accuracy on the training rows (the threshold
-    that an accuracy-tuned :class:`~sklearn.model_selection.TunedThresholdClassifierCV`
-    would pick, fitted on the training rows).
+    Among the offsets whose accuracy on the training rows is within one
+    standard error of the best, the one whose predicted positive rate is
+    closest to the base rate (:func:`max_accuracy_offset`): an accuracy-tuned
+    threshold that does not trade rare positives for a constant classifier.
 ``None``
     Threshold the raw logit at 0 (probability 0.5), as the papers' code does.
 
@@ -142,7 +143,7 @@ def _raw_logits(net, X: torch.Tensor) -> np.ndarray:
     outputs = []
     with torch.no_grad(), eval_mode(net.module_):
         for start in range(0, len(X), _CHUNK):
-            chunk = X[start : start + _CHUNK].to(net.device)
+            chunk = X[start : start + _CHUNK]
             outputs.append(net.infer({"X": chunk}).detach().to("cpu", torch.float64))
     return torch.cat(outputs).numpy()
 
@@ -159,7 +160,7 @@ def _advice(net) -> str:
     weight = getattr(net, "fairness_weight", None)
     if weight:
         tips.append(f"lower fairness_weight (now {weight})")
-    sampling = net._sampler_name() if hasattr(net, "_sampler_name") else None
+    sampling = net._sampler_name()
     if sampling in ("random", "group_balanced") and getattr(net, "constraint", None):
         tips.append(
             f'use sampling="cell_balanced" (now {sampling!r}), which keeps the rare label '
@@ -194,8 +195,10 @@ class DecisionRule(Callback):
         columns, y = _dataset_columns(dataset_train)
         y = np.asarray(y)
         rows = _stride_rows(len(y))
-        X = torch.as_tensor(np.asarray(columns["X"])[rows])
-        logits, y_rows = _raw_logits(net, X), y[rows]
+        # the training tensors the batches are cut from (already on the device)
+        X = net._cached_tensors(dataset_train, columns, y)[0]["X"]
+        logits = _raw_logits(net, X[torch.as_tensor(rows, device=X.device)])
+        y_rows = y[rows]
         data_prior = float(np.mean(y))
         if net.prior_correction == "prior_shift":
             offset = prior_shift_offset(data_prior, net.training_label_prior_)

@@ -169,13 +169,11 @@ def _backend(args):
         yield
 
 
-def _report_failures(results: pd.DataFrame, log) -> pd.DataFrame:
-    if "error" not in results or not results["error"].astype(bool).any():
-        return results
-    failed = results[results["error"].astype(bool)]
-    for _, row in failed.iterrows():
+def _report_failures(results: pd.DataFrame, log) -> None:
+    if "error" not in results:
+        return
+    for _, row in results[results["error"].astype(bool)].iterrows():
         log(f"run failed: {row['method']} seed {row['seed']}: {row['error']}")
-    return results
 
 
 def _run_compare(args, log) -> int:

@@ -28,6 +28,7 @@ import torch
 
 __all__ = [
     "SAMPLINGS",
+    "SAMPLING_OPTIONS",
     "RandomBatchSampler",
     "StratifiedBatchSampler",
     "label_prior",
@@ -186,9 +187,8 @@ def make_batch_sampler(
             len(y), batch_size, shuffle=True, generator=generator, n_batches=n_batches
         )
     else:
-        strata = groups if sampling == "group_balanced" else groups * 2 + y
         sampler = StratifiedBatchSampler(
-            strata, batch_size, generator=generator, n_batches=n_batches
+            _strata(sampling, groups, y), batch_size, generator=generator, n_batches=n_batches
         )
     return sampler if kept is None else _RowSubset(sampler, torch.as_tensor(kept))
 

@@ -159,7 +159,8 @@ def _describe(row: dict) -> str:
     return text + (f" {gap} {row[gap]:.3f}" if gap else "")
 
 
-def _successful(results: pd.DataFrame) -> pd.DataFrame:
+def drop_failed(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``results`` without an ``error`` (all of them if there is no such column)."""
     if "error" not in results:
         return results
     return results[~results["error"].fillna("").astype(bool)]
@@ -170,7 +171,7 @@ def summarize(results: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -
 
     Failed runs (a non-empty ``error``) are left out.
     """
-    results = _successful(results)
+    results = drop_failed(results)
     order = list(dict.fromkeys(results["method"]))
     grouped = results.groupby("method")[list(columns)]
     mean, std = grouped.mean().loc[order], grouped.std(ddof=0).loc[order]
@@ -228,7 +229,7 @@ def plot_pareto(
     """
     from matplotlib.figure import Figure
 
-    grouped = _successful(results).groupby("method", sort=False)
+    grouped = drop_failed(results).groupby("method", sort=False)
     columns = [c for c in ("ap", "acc") if c in results]
     mean = grouped[[gap, *columns]].mean()
     std = grouped[[gap, *columns]].std(ddof=0).fillna(0)

@@ -33,6 +33,34 @@ GAP_COLUMNS = {
 }
 
 
+def _gaps(y, pred, groups, suffix: str = "") -> dict:
+    """ΔDP, ΔEO (sum and max) and ΔEOp of hard decisions or of scores."""
+    kw = {"sensitive_features": groups}
+    return {
+        "dp" + suffix: metrics.demographic_parity_difference(y, pred, **kw),
+        "eo" + suffix: metrics.equalized_odds_difference(y, pred, **kw),
+        "eo_max" + suffix: metrics.equalized_odds_difference(y, pred, agg="max", **kw),
+        "eop" + suffix: metrics.equal_opportunity_difference(y, pred, **kw),
+    }
+
+
+def score_metrics(y, scores) -> dict:
+    """AP and AUC of the positive-class scores (AUC is NaN with one class)."""
+    auc = roc_auc_score(y, scores) if len(np.unique(y)) == 2 else float("nan")
+    return {"ap": average_precision_score(y, scores), "auc": auc}
+
+
+def decision_metrics(y, hard, groups) -> dict:
+    """Accuracy, recall, predicted positive rate and the gaps of hard 0/1 decisions."""
+    hard = np.asarray(hard, int)
+    return {
+        "acc": accuracy_score(y, hard),
+        "recall": recall_score(y, hard, zero_division=0.0),
+        "positive_rate": float(hard.mean()),
+        **_gaps(y, hard, groups),
+    }
+
+
 def split_metrics(y, proba, groups, hard=None) -> dict:
     """AP, AUC, accuracy, recall and every gap (hard and on probabilities) for one split.
 
@@ -49,20 +77,12 @@ def split_metrics(y, proba, groups, hard=None) -> dict:
         returned. ``None`` thresholds ``proba`` at 0.5.
     """
     hard = (np.asarray(proba) >= 0.5).astype(int) if hard is None else np.asarray(hard, int)
-    out = {
-        "ap": average_precision_score(y, proba),
-        "auc": roc_auc_score(y, proba) if len(np.unique(y)) == 2 else float("nan"),
-        "acc": accuracy_score(y, hard),
-        "recall": recall_score(y, hard, zero_division=0.0),
-        "positive_rate": float(hard.mean()),
-        "base_rate": float(np.mean(y)),
-    }
-    for prefix, pred in (("", hard), ("_prob", proba)):
-        kw = {"sensitive_features": groups}
-        out["dp" + prefix] = metrics.demographic_parity_difference(y, pred, **kw)
-        out["eo" + prefix] = metrics.equalized_odds_difference(y, pred, **kw)
-        out["eo_max" + prefix] = metrics.equalized_odds_difference(y, pred, agg="max", **kw)
-        out["eop" + prefix] = metrics.equal_opportunity_difference(y, pred, **kw)
+    decided = decision_metrics(y, hard, groups)
+    out = {**score_metrics(y, proba)}
+    out |= {key: decided.pop(key) for key in ("acc", "recall", "positive_rate")}
+    out["base_rate"] = float(np.mean(y))
+    out |= decided
+    out |= _gaps(y, proba, groups, "_prob")
     out["aod"] = metrics.average_odds_difference(y, hard, sensitive_features=groups)
     out["ad"] = metrics.accuracy_difference(y, hard, sensitive_features=groups)
     return out
@@ -120,10 +140,13 @@ def _final_network(estimator):
     return None, None
 
 
-def _fitted_network(estimator):
+def fitted_network(estimator):
+    """The fitted skfairnn network in ``estimator`` (itself or a meta-estimator's
+    ``estimator_``), or ``None`` (e.g. fairlearn's references)."""
     if isinstance(estimator, FairNetClassifier):
         return estimator
-    return getattr(estimator, "estimator_", None)
+    inner = getattr(estimator, "estimator_", None)
+    return inner if isinstance(inner, FairNetClassifier) else None
 
 
 def evaluate(
@@ -174,7 +197,7 @@ def evaluate(
         fit_params = {}  # e.g. a plain scikit-learn baseline
     estimator.fit(data.X_train, data.y_train, **fit_params)
     fit_time = time.perf_counter() - start
-    fitted = _fitted_network(estimator)
+    fitted = fitted_network(estimator)
     history = getattr(fitted, "history", None)
     if network is None or selection == "last" or history is None:
         proba = estimator.predict_proba(data.X_test)[:, 1]

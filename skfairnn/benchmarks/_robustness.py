@@ -33,7 +33,6 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
-from .. import metrics
 from .._base import FairNetClassifier
 from .._decision import (
     is_collapsed,
@@ -56,7 +55,9 @@ from ..weighting import (
     KamiranCaldersReweighter,
     ReweightedClassifier,
 )
+from ._compare import drop_failed
 from ._data import load_protocol_data
+from ._protocol import decision_metrics, fitted_network, score_metrics
 from ._runs import run_tasks
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "plot_robustness",
     "robustness_study",
     "summarize_robustness",
+    "write_report",
 ]
 
 CONSTRAINT = "equalized_odds"
@@ -183,13 +185,6 @@ def build_estimator(method: str, weight, seed: int, *, quick: bool, device, samp
     raise ValueError(f"unknown method {method!r}; choose from {sorted(GRID)}.")
 
 
-def _network(estimator):
-    if isinstance(estimator, FairNetClassifier):
-        return estimator
-    inner = getattr(estimator, "estimator_", None)
-    return inner if isinstance(inner, FairNetClassifier) else None
-
-
 def _train_groups(method: str, a: np.ndarray, seed: int):
     """FairIF sees the group of :data:`FAIRIF_KNOWN` of the rows; the others are missing."""
     if method != "fairif":
@@ -200,23 +195,11 @@ def _train_groups(method: str, a: np.ndarray, seed: int):
 
 
 # ------------------------------------------------------------------------ one run
-def _decision_metrics(y, a, hard) -> dict:
-    hard = np.asarray(hard, dtype=int)
-    kw = {"sensitive_features": a}
-    return {
-        "acc": float((hard == y).mean()),
-        "recall": float(hard[y == 1].mean()) if (y == 1).any() else float("nan"),
-        "rate": float(hard.mean()),
-        "dp": metrics.demographic_parity_difference(y, hard, **kw),
-        "eo": metrics.equalized_odds_difference(y, hard, **kw),
-        "eo_max": metrics.equalized_odds_difference(y, hard, agg="max", **kw),
-    }
-
-
-def _score_metrics(y, scores) -> dict:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    return {"ap": average_precision_score(y, scores), "auc": roc_auc_score(y, scores)}
+def _decided(y, a, hard) -> dict:
+    """The study's columns of :func:`~skfairnn.benchmarks.decision_metrics` (``rate``)."""
+    out = decision_metrics(y, hard, a)
+    return {"acc": out["acc"], "recall": out["recall"], "rate": out["positive_rate"],
+            "dp": out["dp"], "eo": out["eo"], "eo_max": out["eo_max"]}  # fmt: skip
 
 
 def _fairlearn_outputs(estimator, method, data, seed):
@@ -249,26 +232,31 @@ def run_robustness_task(task: dict) -> dict:
     )
     a_train = _train_groups(task["method"], data.a_train, task["seed"])
     X_train = data.X_train
-    if _network(estimator) is None and not isinstance(estimator, ReweightedClassifier):
+    if not isinstance(estimator, (FairNetClassifier, ReweightedClassifier)):
         X_train = X_train.astype(np.float64)  # fairlearn's references (float32 trips pandas)
     start = time.perf_counter()
     estimator.fit(X_train, data.y_train, sensitive_features=a_train)
     row = {"fit_time": time.perf_counter() - start}
-    network = _network(estimator)
+    network = fitted_network(estimator)
     if network is None:  # fairlearn's references
         outputs = _fairlearn_outputs(estimator, task["method"], data, task["seed"])
         for split in ("val", "test"):
             y, a = data[f"y_{split}"], data[f"a_{split}"]
             scores, hard = outputs[split]
-            row |= {f"{split}_{k}": v for k, v in _score_metrics(y, scores).items()}
+            row |= {f"{split}_{k}": v for k, v in score_metrics(y, scores).items()}
+            decided = _decided(y, a, hard)  # one decision rule: the same under every name
             for rule in ("shipped", *RULES):
-                row |= {f"{split}_{rule}_{k}": v for k, v in _decision_metrics(y, a, hard).items()}
+                row |= {f"{split}_{rule}_{k}": v for k, v in decided.items()}
         for rule in ("shipped", *RULES):
             row[f"{rule}_collapsed"] = bool(outputs["train"][1].std() == 0)
         return row
 
     offset = network.decision_offset_
-    raw = {s: network.decision_function(data[f"X_{s}"]) - offset for s in ("train", "val", "test")}
+    # one forward per split: predict() is decision_function() >= 0 (the meta-estimator
+    # delegates to its network), and the raw logit is that minus the fitted offset
+    splits = ("train", "val", "test")
+    shipped_logits = {s: network.decision_function(data[f"X_{s}"]) for s in splits}
+    raw = {s: logits - offset for s, logits in shipped_logits.items()}
     data_prior = float(np.mean(data.y_train))
     offsets = {
         "none": 0.0,
@@ -276,17 +264,17 @@ def run_robustness_task(task: dict) -> dict:
         "match_rate": match_rate_offset(raw["train"], data_prior),
         "max_accuracy": max_accuracy_offset(raw["train"], data.y_train),
     }
-    train_auc = _score_metrics(data.y_train, raw["train"])["auc"]
+    train_auc = score_metrics(data.y_train, raw["train"])["auc"]
     row |= {"train_auc": train_auc, "shipped_offset": offset}
     row |= {f"{rule}_offset": value for rule, value in offsets.items()}
-    shipped = {s: estimator.predict(data[f"X_{s}"]) == estimator.classes_[1] for s in raw}
+    shipped = {s: logits >= 0 for s, logits in shipped_logits.items()}
     for split in ("val", "test"):
         y, a = data[f"y_{split}"], data[f"a_{split}"]
-        row |= {f"{split}_{k}": v for k, v in _score_metrics(y, raw[split]).items()}
+        row |= {f"{split}_{k}": v for k, v in score_metrics(y, raw[split]).items()}
         decisions = {"shipped": shipped[split]}
         decisions |= {rule: raw[split] + offsets[rule] >= 0 for rule in RULES}
         for rule, hard in decisions.items():
-            row |= {f"{split}_{rule}_{k}": v for k, v in _decision_metrics(y, a, hard).items()}
+            row |= {f"{split}_{rule}_{k}": v for k, v in _decided(y, a, hard).items()}
     train_rates = {"shipped": shipped["train"].mean()}
     train_rates |= {rule: np.mean(raw["train"] + offsets[rule] >= 0) for rule in RULES}
     for rule, rate in train_rates.items():
@@ -408,9 +396,9 @@ _KEY = ["dataset", "method", "weight", "sampling"]
 _TEST = ("acc", "recall", "rate", "dp", "eo")
 
 
-def _successful(rows: pd.DataFrame) -> pd.DataFrame:
-    rows = rows[~rows["error"].fillna("").astype(bool)] if "error" in rows else rows
-    rows = rows.copy()
+def _study_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Successful runs, with "-" for no grid value and "default" for no sampling override."""
+    rows = drop_failed(rows).copy()
     rows["weight"] = rows["weight"].astype(object).where(rows["weight"].notna(), "-")
     rows["sampling"] = rows["sampling"].astype(object).where(rows["sampling"].notna(), "default")
     return rows
@@ -423,7 +411,7 @@ def summarize_robustness(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     ``collapsed`` (share of seeds whose fit collapsed), ``fit_time`` and
     ``time_vs_erm`` (mean fit time over ERM's on the same dataset), ``seeds``.
     """
-    rows = _successful(rows)
+    rows = _study_rows(rows)
     view = pd.DataFrame({k: rows[k] for k in _KEY})
     for name in _TEST:
         view[name] = rows[f"test_{rule}_{name}"]
@@ -502,7 +490,7 @@ def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     collapsed; among them the smallest validation ΔEO. When none is feasible
     the most accurate value that did not collapse is taken.
     """
-    rows = _successful(rows)
+    rows = _study_rows(rows)
     rows = rows[rows["sampling"] == "default"]
     chosen = []
     for _, block in rows.groupby(["dataset", "seed"], sort=False):
@@ -537,10 +525,8 @@ def select_on_validation(rows: pd.DataFrame, *, rule: str = "shipped") -> pd.Dat
     table["weights"] = grouped["weight"].agg(lambda w: "/".join(sorted(set(w))))
     table["seeds"] = grouped.size()
     erm = table.xs("erm", level="method")
-    for column, ref in (("time_vs_erm", "fit_time"),):
-        table[column] = (
-            table[ref] / erm[ref].reindex(table.index.get_level_values("dataset")).to_numpy()
-        )
+    erm_time = erm["fit_time"].reindex(table.index.get_level_values("dataset")).to_numpy()
+    table["time_vs_erm"] = table["fit_time"] / erm_time
     for reference in ("erm", "expgrad", "threshold"):
         if reference not in table.index.get_level_values("method"):
             continue
@@ -605,13 +591,30 @@ def reproduce_robustness(seeds, *, quick, data_home, device, out, run_options=No
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out / "runs.csv", index=False)
+    return write_report(rows, out)["selected"].round(3)
+
+
+def write_report(rows: pd.DataFrame, out, *, decimals: int | None = None) -> dict:
+    """Write the study's tables (CSV, optionally rounded) and one plot per dataset to ``out``.
+
+    Returns the tables: ``summary`` (the shipped rule), ``acceptance`` and ``selected``.
+    """
+    out = Path(out)
+
+    def write(table: pd.DataFrame, name: str) -> None:
+        (table if decimals is None else table.round(decimals)).to_csv(out / name)
+
     summary = summarize_robustness(rows)
-    summary.to_csv(out / "grid_summary.csv")
-    acceptance(summary).to_csv(out / "acceptance.csv")
+    tables = {
+        "summary": summary,
+        "acceptance": acceptance(summary),
+        "selected": select_on_validation(rows),
+    }
+    write(summary, "grid_summary.csv")
     for rule in RULES:
-        summarize_robustness(rows, rule=rule).to_csv(out / f"grid_summary_{rule}.csv")
-    selected = select_on_validation(rows)
-    selected.to_csv(out / "selected.csv")
+        write(summarize_robustness(rows, rule=rule), f"grid_summary_{rule}.csv")
+    write(tables["acceptance"], "acceptance.csv")
+    write(tables["selected"], "selected.csv")
     for dataset in dict.fromkeys(summary.index.get_level_values("dataset")):
         plot_robustness(summary, dataset, out / f"robustness_{dataset}.png")
-    return selected.round(3)
+    return tables

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import joblib
 
-__all__ = ["run_tasks", "task_key", "read_rows"]
+__all__ = ["TIMING_COLUMNS", "run_tasks", "task_key", "read_rows"]
 
 #: columns that differ between identical runs (left out of reproducibility checks)
 TIMING_COLUMNS = ("fit_time", "run_time")
@@ -78,8 +78,9 @@ def _execute(function: Callable[[dict], dict], task: dict, torch_threads: int | 
     try:
         row = {**task, **function(task), "error": ""}
     except Exception as error:  # recorded, not fatal: the grid goes on
-        tail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
-        row = {**task, "error": f"{type(error).__name__}: {error} ({tail})"}
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        where = f"{frame.filename}:{frame.lineno}"
+        row = {**task, "error": f"{type(error).__name__}: {error} (at {where})"}
     finally:
         torch.set_num_threads(previous)
     row["run_time"] = time.perf_counter() - start

@@ -189,7 +189,9 @@ def test_selection_skips_first_and_one_class_epochs():
 
 # ------------------------------------------------------------------ runs through joblib
 def _comparable(frame):
-    return frame.drop(columns=["fit_time", "run_time"]).reset_index(drop=True)
+    from skfairnn.benchmarks._runs import TIMING_COLUMNS
+
+    return frame.drop(columns=list(TIMING_COLUMNS)).reset_index(drop=True)
 
 
 def test_compare_in_parallel_processes_gives_the_sequential_runs(tmp_path):
