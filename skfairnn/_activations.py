@@ -39,7 +39,8 @@ from numbers import Integral
 import torch
 from torch import nn
 
-from .gaps import group_means
+from .cells import check_constraint
+from .gaps import spread_by_label
 
 __all__ = [
     "ACTIVATION_TYPES",
@@ -512,28 +513,5 @@ def neuron_discrimination(
         which is :math:`|E_0 f_m - E_1 f_m|` for two groups; 0 where fewer
         than two groups are present.
     """
-    if constraint == "demographic_parity":
-        masks = [None]
-    elif constraint == "equalized_odds":
-        masks = [y == 0, y == 1]
-    elif constraint == "equal_opportunity":
-        masks = [y == 1]
-    else:
-        raise ValueError(
-            "constraint must be one of 'demographic_parity', 'equalized_odds', "
-            f"'equal_opportunity'; got {constraint!r}."
-        )
-    total = activations.new_zeros(activations.shape[1])
-    for mask in masks:
-        means, totals = group_means(activations, groups, n_groups, weights, mask=mask)
-        total = total + _column_spread(means, totals)
-    return total
-
-
-def _column_spread(means: torch.Tensor, totals: torch.Tensor) -> torch.Tensor:
-    """Per-column ``max - min`` over the present groups; zeros if fewer than 2 are present."""
-    present = (totals > 0)[:, None]
-    high = means.masked_fill(~present, float("-inf")).amax(0)
-    low = means.masked_fill(~present, float("inf")).amin(0)
-    # no host sync: with < 2 groups present the spread is replaced by 0
-    return torch.where(present.sum() >= 2, high - low, torch.zeros_like(high))
+    check_constraint(constraint)
+    return spread_by_label(activations, y, groups, n_groups, constraint, weights)

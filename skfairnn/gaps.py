@@ -25,14 +25,18 @@ from typing import Literal
 
 import torch
 
+from .cells import CONSTRAINTS, cell_codes, label_masks
+
 __all__ = [
     "CONSTRAINTS",
+    "GAPS",
     "group_means",
     "group_spread",
     "demographic_parity_gap",
     "equal_opportunity_gap",
     "equalized_odds_gap",
     "fairness_gap",
+    "spread_by_label",
 ]
 
 
@@ -134,8 +138,8 @@ def equalized_odds_gap(
     ``agg="sum"`` is the papers' ΔTPR + ΔFPR; ``agg="max"`` is fairlearn's
     worst case ``max(ΔTPR, ΔFPR)``.
     """
-    cells = y.long() * n_groups + groups  # (label, group) cells, one index_add for both labels
-    means, totals = group_means(scores, cells, 2 * n_groups, weights)
+    cells, n_cells = cell_codes(groups, y, "equalized_odds", n_groups)  # one index_add
+    means, totals = group_means(scores, cells, n_cells, weights)
     per_label = group_spread(means.view(2, n_groups), totals.view(2, n_groups))
     if agg == "sum":
         return per_label.sum()
@@ -144,11 +148,32 @@ def equalized_odds_gap(
     raise ValueError(f"agg must be 'sum' or 'max'; got {agg!r}.")
 
 
-CONSTRAINTS = {
+GAPS = {
     "demographic_parity": demographic_parity_gap,
     "equalized_odds": equalized_odds_gap,
     "equal_opportunity": equal_opportunity_gap,
 }
+
+
+def spread_by_label(
+    values: torch.Tensor,
+    y: torch.Tensor,
+    groups: torch.Tensor,
+    n_groups: int,
+    constraint: str,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Spread of the group means of ``values``, summed over the constraint's labels.
+
+    For ``values`` of shape (n, d) the spread is per column (shape (d,)): the
+    neuron discrimination of RUNNER uses it on activations.
+    """
+    total = None
+    for mask in label_masks(y, constraint):
+        means, totals = group_means(values, groups, n_groups, weights, mask=mask)
+        spread = group_spread(means.movedim(0, -1), totals)
+        total = spread if total is None else total + spread
+    return total
 
 
 def fairness_gap(
@@ -159,9 +184,9 @@ def fairness_gap(
     n_groups: int,
     weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Relaxed gap named by ``constraint`` (one of :data:`CONSTRAINTS`)."""
+    """Relaxed gap named by ``constraint`` (one of :data:`skfairnn.cells.CONSTRAINTS`)."""
     try:
-        gap = CONSTRAINTS[constraint]
+        gap = GAPS[constraint]
     except KeyError:
         raise ValueError(
             f"constraint must be one of {sorted(CONSTRAINTS)}; got {constraint!r}."
