@@ -15,7 +15,7 @@ from sklearn.utils import Bunch
 from torch.func import functional_call, vmap
 from torch.nn import functional as F
 
-from .._group_gradients import resolve_layers, scaled_cosine, taylor_importance
+from .._rationale import resolve_layers, scaled_cosine, taylor_importance
 from ..gaps import group_means
 from ..modules import eval_mode
 from ._probe import encode_probe

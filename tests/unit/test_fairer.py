@@ -9,7 +9,7 @@ import torch
 from _gradient_hand import finite_difference, init_double, make_batch, mlp_cell_gradient, mlp_params
 
 from skfairnn import FairerClassifier, FairRegClassifier
-from skfairnn._group_gradients import scaled_cosine
+from skfairnn._rationale import scaled_cosine
 from skfairnn.datasets import make_biased_classification
 from skfairnn.diagnostics import neuron_parity_scores
 from skfairnn.modules import ConvNet

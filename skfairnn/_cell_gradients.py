@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Per-cell losses and their gradients: the double-backprop pieces of GCM and FAIRER.
+
+Both gradient-matching methods compare how the cells of a batch
+(:mod:`skfairnn.cells`) drive the network's gradients. Given the per-cell
+forward of a batch (:func:`skfairnn._forward.forward_by_cell`):
+
+1. :func:`cell_losses` gives each present cell's weighted mean task loss;
+2. :func:`cell_gradients` differentiates each w.r.t. the chosen parameters
+   with ``create_graph=True``;
+3. the method's penalty on those gradients joins the loss, and the step's
+   single ``loss.backward()`` differentiates through them (double backprop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ._forward import CellForward
+
+__all__ = ["cell_losses", "cell_gradients", "mean_cell_scores"]
+
+
+def _weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    weight = weight.to(values.dtype)
+    return (values * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+
+
+def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.Tensor):
+    """Weighted mean task loss of each present cell, :math:`\\sum_i w_i\\ell_i / \\sum_i w_i`."""
+    return [
+        _weighted_mean(criterion(logits, y[rows].to(logits.dtype)), weight[rows])
+        for rows, logits in zip(forward.index, forward.logits)
+    ]
+
+
+def cell_gradients(
+    losses: Sequence[torch.Tensor], params: Sequence[torch.Tensor], *, create_graph: bool = True
+) -> list[list[torch.Tensor]]:
+    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use)."""
+    return [
+        list(
+            torch.autograd.grad(
+                loss, params, create_graph=create_graph, retain_graph=True, materialize_grads=True
+            )
+        )
+        for loss in losses
+    ]
+
+
+def mean_cell_scores(forward: CellForward, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted mean probability :math:`\\bar y` of each present cell (detached)."""
+    return torch.stack(
+        [
+            _weighted_mean(torch.sigmoid(logits.detach()), weight[rows])
+            for rows, logits in zip(forward.index, forward.logits)
+        ]
+    )

@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The training forward pass that a method's loss receives.
+
+Every method's training step is the same two calls (see
+``docs/architecture.rst``): :meth:`FairNetClassifier.training_forward`
+produces a :class:`TrainingForward` for the batch, and
+:meth:`FairNetClassifier.fairness_penalty` turns it into the penalty. A
+method that needs more than the batch's logits declares it by building its
+forward with one of the two forwards here:
+
+* :func:`forward_by_cell` forwards every non-empty cell of the batch
+  *separately* (a loop over cells, never over rows) and stitches the logits
+  back into batch order for the task loss. GCM and FAIRER differentiate each
+  cell's loss through its own sub-graph: ``autograd.grad`` of a cell's loss
+  then walks only that cell's graph, so the per-cell gradients together cost
+  about one backward of the batch (asking each cell's gradient of one shared
+  full-batch graph would cost one full backward *per cell*). It is also what
+  the authors' code does; with batch normalisation, statistics are then per
+  cell.
+* :func:`forward_recording` forwards the batch once while recording the
+  activations of the named layers (RUNNER's neuron stabilising loss).
+
+Nothing is stored on the estimator: the forward lives in the step's locals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ._activations import ActivationRecorder
+from .cells import cell_codes
+
+__all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
+
+
+@dataclass
+class CellForward:
+    """The per-cell forward pass of one batch.
+
+    Attributes
+    ----------
+    codes : list of int
+        Codes (:func:`skfairnn.cells.cell_codes`) of the *present* cells:
+        non-empty, with positive total weight, ascending. A cell whose rows
+        all have weight 0 (rows pruned by a weighter) is forwarded for the
+        task loss but has no loss to compare, so it is not present.
+    index : list of LongTensor
+        Row indices (into the batch) of each present cell.
+    logits : list of Tensor
+        Logits of each present cell's rows, from that cell's own forward.
+    n_groups : int
+        Number of groups the codes refer to.
+    """
+
+    codes: list[int]
+    index: list[torch.Tensor]
+    logits: list[torch.Tensor]
+    n_groups: int
+
+
+@dataclass
+class TrainingForward:
+    """What the training step's forward pass produced, as the loss receives it.
+
+    Attributes
+    ----------
+    logits : Tensor of shape (n,)
+        One logit per row of the batch, in batch order, attached to the graph
+        (the task loss and any output gap use them).
+    cells : CellForward or None
+        The per-cell forwards, when the method built its forward with
+        :func:`forward_by_cell`.
+    activations : dict of str to Tensor or None
+        Output of each recorded layer's activation, when the method built
+        its forward with :func:`forward_recording`.
+    records : dict
+        Per-batch values the loss wants logged (plain Python values): the
+        step returns them and :class:`~skfairnn._callbacks.StepRecords` writes
+        them into ``history`` for the batch.
+    """
+
+    logits: torch.Tensor
+    cells: CellForward | None = None
+    activations: dict[str, torch.Tensor] | None = None
+    records: dict = field(default_factory=dict)
+
+
+def forward_by_cell(
+    logits_of: Callable[[torch.Tensor], torch.Tensor], batch, constraint: str
+) -> TrainingForward:
+    """Forward each non-empty cell of ``batch`` separately.
+
+    Parameters
+    ----------
+    logits_of : callable
+        Maps a tensor of rows to one logit per row (``net.network_logits``).
+    batch : FairBatch
+        The training batch.
+    constraint : str
+        Defines the cells (:func:`skfairnn.cells.cell_codes`).
+
+    Returns
+    -------
+    TrainingForward
+        ``logits`` in batch order and ``cells`` with the present cells.
+    """
+    codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
+    cells = [(code, torch.nonzero(codes == code).squeeze(1)) for code in range(n_cells)]
+    cells = [(code, rows) for code, rows in cells if rows.numel()]
+    logits = [logits_of(batch.X[rows]) for _, rows in cells]
+    order = torch.cat([rows for _, rows in cells])
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order), device=order.device)
+    forward = CellForward([], [], [], batch.n_groups)
+    for (code, rows), cell_logits in zip(cells, logits):
+        if bool(batch.sample_weight[rows].sum() > 0):
+            forward.codes.append(code)
+            forward.index.append(rows)
+            forward.logits.append(cell_logits)
+    return TrainingForward(logits=torch.cat(logits)[inverse], cells=forward)
+
+
+def forward_recording(
+    logits_of: Callable[[torch.Tensor], torch.Tensor],
+    module: torch.nn.Module,
+    layers: Sequence[str],
+    X: torch.Tensor,
+) -> TrainingForward:
+    """Forward ``X`` once, recording the activation that follows each of ``layers``.
+
+    See :class:`~skfairnn._activations.ActivationRecorder` for how a layer is
+    paired with its activation (per traced call).
+    """
+    with ActivationRecorder(module, layers) as recorder:
+        logits = logits_of(X)
+        activations = recorder.activations()
+    return TrainingForward(logits=logits, activations=activations)
