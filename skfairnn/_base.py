@@ -2,15 +2,23 @@
 """``FairNetClassifier``: the skorch network every skfairnn method builds on.
 
 ``fit(X, y, *, sensitive_features=None, sample_weight=None)`` validates the
-inputs, label-encodes ``y``, encodes the groups (:mod:`skfairnn.groups`) and
-packs ``{"X", "group", "sample_weight"}`` into one dict that skorch slices into
-batches; :meth:`FairNetClassifier.get_loss` then adds the method's penalty to
-the weighted task loss. A method is a subclass that implements one hook,
-:meth:`FairNetClassifier.fairness_loss`.
+inputs once, label-encodes ``y``, encodes the groups (:mod:`skfairnn.groups`),
+packs everything into one :class:`~skfairnn._batches.FairDataset` and hands it
+to skorch's own ``fit``. skorch then runs its loop; the only step skfairnn
+changes is ``train_step_single``, which is the method contract (see
+``docs/architecture.rst``)::
 
-Batches come from :mod:`skfairnn.sampling` and are cut from tensors held in
-memory (on the training device), not assembled row by row, so a step costs
-what a hand-written loop costs.
+    batch   = FairBatch(X, y, group, sample_weight, n_groups)
+    forward = self.training_forward(batch)          # logits (+ cells / activations)
+    loss    = self.get_loss(forward.logits, y, X)   # weighted task loss
+    loss   += self.fairness_penalty(batch, forward) # the method's penalty, or None
+    loss.backward()
+
+Batches come from :mod:`skfairnn.sampling` through skorch's
+``iterator_train`` (:class:`~skfairnn._batches.TrainingBatches`), cut from
+tensors held on the training device. Logging the penalty, checking that the
+loss stays finite and fitting the decision offset are default callbacks.
+Nothing a fit needs between steps is stored on the estimator.
 """
 
 from __future__ import annotations
@@ -32,36 +40,36 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
+from ._batches import EvaluationBatches, FairDataset, TrainingBatches
+from ._callbacks import FiniteLoss, StepLog
 from ._decision import PRIOR_CORRECTIONS, DecisionRule
+from ._forward import TrainingForward
 from .exceptions import FairnessWarning
 from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_features
-from .modules import MLP
-from .sampling import (
-    SAMPLING_OPTIONS,
-    RandomBatchSampler,
-    label_prior,
-    make_batch_sampler,
-    resolve_sampling,
-)
+from .modules import MLP, as_logits
+from .sampling import SAMPLING_OPTIONS, label_prior, resolve_sampling
 from .utils._sklearn import Interval, StrOptions, validate_parameter_constraints
 
 __all__ = ["FairNetClassifier", "FairBatch"]
-
-_ON_DEVICE_LIMIT_BYTES = 2 * 1024**3
 
 _MSG_NO_GROUPS = (
     "{name}.fit was called without sensitive_features, so it trains without its "
     "fairness term (plain empirical risk minimisation). Pass sensitive_features=... "
     "(with metadata routing enabled inside a Pipeline/GridSearchCV) to train fairly."
 )
+_MSG_FIT_PARAMS = (
+    "{name}.partial_fit got unexpected keyword arguments {names}; it takes "
+    "sensitive_features and sample_weight."
+)
 
 
 @dataclass
 class FairBatch:
-    """One training batch as the fairness hook sees it.
+    """One training batch as the method's hooks see it.
 
     Attributes
     ----------
@@ -98,33 +106,23 @@ def _dense_float32(X) -> np.ndarray:
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def _dataset_columns(dataset) -> tuple[dict, np.ndarray | None]:
-    """The dict of arrays and the labels behind a skorch Dataset or a Subset of one."""
-    if isinstance(dataset, torch.utils.data.Subset):
-        columns, y = _dataset_columns(dataset.dataset)
-        index = np.asarray(dataset.indices)
-        return {k: v[index] for k, v in columns.items()}, (None if y is None else y[index])
-    X = dataset.X
-    columns = dict(X) if isinstance(X, Mapping) else {"X": X}
-    return columns, dataset.y
+def _fit_seed(random_state) -> int | None:
+    """One seed per fit drawn from ``random_state`` (``None`` leaves torch unseeded)."""
+    if random_state is None:
+        return None
+    return int(check_random_state(random_state).randint(2**31 - 1))
 
 
-class _TensorBatches:
-    """Iterable of ``(x_dict, y)`` batches cut from in-memory tensors."""
-
-    def __init__(self, tensors: dict, y, index_sampler):
-        self.tensors = tensors
-        self.y = y
-        self.index_sampler = index_sampler
-
-    def __len__(self) -> int:
-        return len(self.index_sampler)
-
-    def __iter__(self):
-        for index in self.index_sampler:
-            index = index.to(self.tensors["X"].device)
-            batch = {key: value[index] for key, value in self.tensors.items()}
-            yield batch, (None if self.y is None else self.y[index])
+@contextmanager
+def _seeded(seed: int | None, device):
+    """Fix torch's global RNG (initialisation, dropout) from ``seed`` during a fit."""
+    if seed is None:
+        yield
+        return
+    devices = [torch.cuda.current_device()] if str(device).startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class FairNetClassifier(ClassifierMixin, NeuralNet):
@@ -200,9 +198,16 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         ``"cuda"`` trains on the GPU.
     warm_start : bool, default=False
         Continue training an already fitted network on ``fit``.
+    iterator_train : class, default=TrainingBatches
+        skorch's training iterator: :class:`~skfairnn._batches.TrainingBatches`
+        draws the ``sampling`` batches from the data ``fit`` packs;
+        ``iterator_train__batch_size`` overrides ``batch_size`` for training.
+    iterator_valid : class, default=EvaluationBatches
+        skorch's iterator for prediction and validation (rows in order);
+        ``iterator_valid__batch_size`` overrides ``batch_size`` there.
     **kwargs
         Further skorch parameters (``module__*``, ``optimizer__*``,
-        ``iterator_*``, ``callbacks__*``).
+        ``iterator_train__*``, ``callbacks__*``).
 
     Attributes
     ----------
@@ -216,6 +221,10 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         Column names, when ``X`` is a DataFrame with string column names.
     decision_offset_ : float
         The offset ``prior_correction`` added to every logit (0 for ``None``).
+    n_groups_ : int
+        Number of groups in the training data (1 without ``sensitive_features``).
+    input_shape_ : tuple
+        Shape of one input row (``X.shape[1:]``).
     training_label_prior_ : float
         Positive share of the distribution the loss saw (sampling × weights),
         which ``"prior_shift"`` corrects from.
@@ -235,6 +244,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     }
     #: whether the method's penalty needs group labels (False for plain ERM)
     _requires_groups = True
+    #: the parameters that weigh the method's fairness terms (all 0: plain ERM)
+    _fairness_weights: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -249,6 +260,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         lr=1e-3,
         max_epochs=10,
         batch_size=256,
+        iterator_train=TrainingBatches,
+        iterator_valid=EvaluationBatches,
         train_split=None,
         callbacks=None,
         verbose=0,
@@ -263,6 +276,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             lr=lr,
             max_epochs=max_epochs,
             batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
             train_split=train_split,
             callbacks=callbacks,
             verbose=verbose,
@@ -275,45 +290,78 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         self.batches_per_epoch = batches_per_epoch
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ hooks
-    def fairness_loss(self, batch: FairBatch, y_logits: torch.Tensor, training: bool):
-        """The method's fairness penalty on one batch (before ``fairness_weight``).
+    # ------------------------------------------------------------ the contract
+    def network_logits(self, X: torch.Tensor) -> torch.Tensor:
+        """Forward ``X`` through ``module_``; one logit per row, shape ``(n,)``."""
+        return as_logits(self.module_(X), self.module_)
 
-        Subclasses implement this hook. It sees the batch's inputs, labels,
-        group codes and weights, and the logits of the current forward pass
-        (still attached to the graph, so double backprop through
-        ``torch.autograd.grad(..., create_graph=True)`` works here).
+    def training_forward(self, batch: FairBatch) -> TrainingForward:
+        """The training forward pass of ``batch``, as the loss receives it.
 
-        Returns
-        -------
-        Tensor
-            A scalar. The base returns ``None``: no penalty.
+        The default forwards the whole batch once. A method that needs the
+        per-cell forwards or recorded activations returns
+        :func:`~skfairnn._forward.forward_by_cell` or
+        :func:`~skfairnn._forward.forward_recording` instead.
+        """
+        return TrainingForward(logits=self.network_logits(batch.X))
+
+    def fairness_penalty(self, batch: FairBatch, forward: TrainingForward):
+        """The penalty added to the task loss on a training batch, or ``None``.
+
+        Called only when ``fit`` got ``sensitive_features``. The logits in
+        ``forward`` are still attached to the graph, so double backprop
+        through ``torch.autograd.grad(..., create_graph=True)`` works here.
+        The base has no penalty (plain empirical risk minimisation).
         """
         return None
 
-    def fairness_penalty(self, batch: FairBatch, y_logits: torch.Tensor, training: bool):
-        """Penalty added to the task loss: ``fairness_weight * fairness_loss``.
+    def train_step_single(self, batch, **fit_params):
+        """One training step: forward, task loss plus penalty, backward (see module docstring)."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        fair_batch = self._fair_batch(Xi, yi)
+        with_groups = self.sensitive_groups_ is not None
+        if with_groups:
+            forward = self.training_forward(fair_batch)
+        else:
+            forward = TrainingForward(logits=self.network_logits(fair_batch.X))
+        loss = self.get_loss(forward.logits, fair_batch.y, X=Xi, training=True)
+        penalty = self.fairness_penalty(fair_batch, forward) if with_groups else None
+        if penalty is not None:
+            loss = loss + penalty
+        loss.backward()
+        return {
+            "loss": loss,
+            "y_pred": forward.logits,
+            "fairness_penalty": None if penalty is None else penalty.detach(),
+            "records": forward.records,
+        }
 
-        Methods whose objective has several weighted terms (FAIRER) override
-        this instead of :meth:`fairness_loss`.
-        """
-        weight = getattr(self, "fairness_weight", 0.0)
-        if not weight:
-            return None
-        loss = self.fairness_loss(batch, y_logits, training)
-        return None if loss is None else weight * loss
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The task loss, weighted by the batch's ``sample_weight`` when ``X`` carries it."""
+        logits = as_logits(y_pred)
+        target = to_tensor(y_true, device=logits.device).to(logits.dtype)
+        per_row = self.criterion_(logits, target)
+        if isinstance(X, Mapping) and "sample_weight" in X:
+            return (per_row * to_tensor(X["sample_weight"], device=logits.device)).mean()
+        return per_row.mean()
+
+    def _fair_batch(self, Xi, yi) -> FairBatch:
+        device = self.device
+        return FairBatch(
+            X=to_tensor(Xi["X"], device=device),
+            y=to_tensor(yi, device=device).to(torch.float32),
+            group=to_tensor(Xi["group"], device=device),
+            sample_weight=to_tensor(Xi["sample_weight"], device=device),
+            n_groups=self.n_groups_,
+        )
+
+    def _has_fairness_term(self) -> bool:
+        return any(getattr(self, name) for name in self._fairness_weights)
 
     # ------------------------------------------------------- sklearn contract
-    def _get_param_names(self):
-        return [name for name in super()._get_param_names() if not name.startswith("_")]
-
-    def _validate_params(self):
-        """skorch's checks of ``__init__`` keywords (run by ``initialize``), then the table."""
-        super()._validate_params()
-        self._check_parameter_table()
-
     def _check_parameter_table(self):
-        """Validate single parameters against ``_parameter_constraints``."""
+        """Validate single parameters against ``_parameter_constraints`` (once per fit)."""
         params = {k: getattr(self, k) for k in self._parameter_constraints if hasattr(self, k)}
         if params.get("batch_size") == -1:
             params.pop("batch_size")
@@ -330,6 +378,17 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     def __sklearn_is_fitted__(self) -> bool:
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "classes_")
+
+    @property
+    def _default_callbacks(self):
+        """skorch's defaults plus the divergence check, the decision rule and the step log."""
+        defaults = list(super()._default_callbacks)
+        extra = [
+            ("finite_loss", FiniteLoss()),  # first: a diverged epoch stops here
+            ("decision_rule", DecisionRule()),
+            ("step_log", StepLog()),
+        ]
+        return [*defaults[:-1], *extra, defaults[-1]]
 
     # -------------------------------------------------------- data handling
     _X_CHECKS = {
@@ -367,7 +426,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if sensitive_features is None:
             if reset:
                 self.sensitive_groups_ = None
-                if self._requires_groups and getattr(self, "fairness_weight", 0):
+                if self._requires_groups and self._has_fairness_term():
                     warnings.warn(
                         _MSG_NO_GROUPS.format(name=type(self).__name__),
                         FairnessWarning,
@@ -398,51 +457,36 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         # 0/1 weights train exactly like the kept subset alone.
         return (weight / weight[weight > 0].mean()).astype(np.float32)
 
-    def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool):
+    def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool) -> FairDataset:
+        """Validate and encode the training data into one :class:`FairDataset`."""
         X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
         X = _dense_float32(X)
         y_encoded = self._encode_target(y, reset=reset)
         groups = self._encode_groups(sensitive_features, len(X), reset=reset)
         if reset:
             self.input_shape_ = X.shape[1:]
-            self._n_groups = groups.n_groups
-        packed = {
-            "X": X,
-            "group": groups.codes,
-            "sample_weight": self._check_sample_weight(sample_weight, len(X)),
-        }
+            self.n_groups_ = groups.n_groups
+        weight = self._check_sample_weight(sample_weight, len(X))
+        sampling = self._sampler_name()
         self.training_label_prior_ = label_prior(
-            self._sampler_name(),
-            groups=packed["group"],
-            y=y_encoded,
-            sample_weight=packed["sample_weight"],
+            sampling, groups=groups.codes, y=y_encoded, sample_weight=weight
         )
-        return packed, y_encoded
+        return FairDataset(
+            X,
+            y_encoded,
+            group=groups.codes,
+            sample_weight=weight,
+            sampling=sampling,
+            n_batches=self.batches_per_epoch,
+            seed=_fit_seed(self.random_state),
+            device=self.device,
+        )
 
     def _sampler_name(self) -> str:
         """The batch sampler in use (``"auto"`` resolved for the method's constraint)."""
         return resolve_sampling(self.sampling, getattr(self, "constraint", None))
 
-    def get_default_callbacks(self):
-        """skorch's defaults plus :class:`~skfairnn._decision.DecisionRule`."""
-        defaults = list(super().get_default_callbacks())
-        return [*defaults[:-1], ("decision_rule", DecisionRule()), defaults[-1]]
-
     # ------------------------------------------------------------ training
-    @contextmanager
-    def _seeded(self):
-        """Fix torch's RNG from ``random_state`` for the duration of a fit."""
-        if self.random_state is None:
-            self._generator = None
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self._generator = torch.Generator().manual_seed(seed + 1)
-        devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Train the network.
 
@@ -468,27 +512,30 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         self
         """
         self._check_parameter_table()
-        packed, y_encoded = self._pack(X, y, sensitive_features, sample_weight, reset=True)
-        with self._seeded():
-            if not self.warm_start or not self.initialized_:
-                self.initialize()
-            NeuralNet.partial_fit(self, packed, y_encoded)
-        return self
+        dataset = self._pack(X, y, sensitive_features, sample_weight, reset=True)
+        with _seeded(dataset.seed, self.device):
+            return super().fit(dataset, dataset.y)
 
-    def partial_fit(self, X, y, classes=None, *, sensitive_features=None, sample_weight=None):
+    def partial_fit(
+        self, X, y=None, classes=None, *, sensitive_features=None, sample_weight=None, **fit_params
+    ):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         Same arguments as :meth:`fit`; the first call initialises the net.
+        ``classes`` is accepted for scikit-learn compatibility and unused
+        (the classes are those of the first call).
         """
-        first = not (self.initialized_ and hasattr(self, "classes_"))
+        if isinstance(X, FairDataset):  # called by skorch's fit with the packed data
+            return super().partial_fit(X, y, classes, **fit_params)
+        unknown = sorted(set(fit_params) - {"_routing_method"})
+        if unknown:
+            raise TypeError(_MSG_FIT_PARAMS.format(name=type(self).__name__, names=unknown))
+        first = not self.__sklearn_is_fitted__()
         if first:
             self._check_parameter_table()
-        packed, y_encoded = self._pack(X, y, sensitive_features, sample_weight, reset=first)
-        with self._seeded():
-            if not self.initialized_:
-                self.initialize()
-            NeuralNet.partial_fit(self, packed, y_encoded)
-        return self
+        dataset = self._pack(X, y, sensitive_features, sample_weight, reset=first)
+        with _seeded(dataset.seed, self.device):
+            return super().partial_fit(dataset, dataset.y, classes, **fit_params)
 
     def initialize_module(self):
         """Build ``module_``, filling its input size from the training data."""
@@ -503,108 +550,10 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         return self
 
     def initialize_criterion(self):
+        """Build ``criterion_`` with ``reduction="none"`` (:meth:`get_loss` weights the rows)."""
         kwargs = {"reduction": "none", **self.get_params_for("criterion")}
         self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
-
-    def get_iterator(self, dataset, training=False):
-        """Batches cut from in-memory tensors (see :mod:`skfairnn.sampling`)."""
-        columns, y = _dataset_columns(dataset)
-        tensors, y_tensor = self._cached_tensors(dataset, columns, y)
-        batch_size = self.batch_size if self.batch_size != -1 else len(tensors["X"])
-        if training:
-            index_sampler = make_batch_sampler(
-                self._sampler_name(),
-                groups=columns.get("group", np.zeros(len(tensors["X"]), dtype=np.int64)),
-                y=np.asarray(y),
-                batch_size=batch_size,
-                generator=getattr(self, "_generator", None),
-                n_batches=self.batches_per_epoch,
-                sample_weight=columns.get("sample_weight"),
-            )
-        else:
-            index_sampler = RandomBatchSampler(len(tensors["X"]), batch_size, shuffle=False)
-        return _TensorBatches(tensors, y_tensor, index_sampler)
-
-    def _cached_tensors(self, dataset, columns: dict, y):
-        """Tensors of a dataset, made once per fit (skorch asks for an iterator each epoch)."""
-        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
-        device = self.device if n_bytes <= _ON_DEVICE_LIMIT_BYTES else "cpu"
-        cached = getattr(dataset, "_skfairnn_tensors", None)
-        if cached is not None and cached[0] == str(device):
-            return cached[1], cached[2]
-        tensors = {k: torch.tensor(np.asarray(v)).to(device) for k, v in columns.items()}
-        y_tensor = None if y is None else torch.tensor(np.asarray(y)).to(device)
-        dataset._skfairnn_tensors = (str(device), tensors, y_tensor)
-        return tensors, y_tensor
-
-    def infer(self, x, **fit_params):
-        """Forward the inputs of a batch; return one logit per row."""
-        if isinstance(x, Mapping):
-            x = x["X"]
-        logits = self.module_(to_tensor(x, device=self.device), **fit_params)
-        if logits.dim() == 2 and logits.shape[1] == 1:
-            logits = logits[:, 0]
-        if logits.dim() != 1:
-            raise ValueError(
-                f"module must return one logit per row (shape (n,) or (n, 1)); "
-                f"{type(self.module_).__name__} returned shape {tuple(logits.shape)}."
-            )
-        return logits
-
-    def _make_batch(self, X, y_true) -> FairBatch:
-        device = y_true.device
-        return FairBatch(
-            X=to_tensor(X["X"], device=device),
-            y=y_true.to(torch.float32),
-            group=to_tensor(X["group"], device=device),
-            sample_weight=to_tensor(X["sample_weight"], device=device),
-            n_groups=self._n_groups,
-        )
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted task loss plus, in training, the method's fairness penalty."""
-        y_true = to_tensor(y_true, device=y_pred.device)
-        target = y_true.to(y_pred.dtype)
-        per_row = self.criterion_(y_pred, target)
-        if not isinstance(X, Mapping):
-            return per_row.mean()
-        batch = self._make_batch(X, y_true)
-        loss = (per_row * batch.sample_weight).mean()
-        if training and self.sensitive_groups_ is not None:
-            penalty = self.fairness_penalty(batch, y_pred, training)
-            if penalty is not None:
-                self._penalty_total = getattr(self, "_penalty_total", 0.0) + penalty.detach()
-                self._penalty_batches = getattr(self, "_penalty_batches", 0) + 1
-                loss = loss + penalty
-        return loss
-
-    def on_epoch_begin(self, net, **kwargs):
-        super().on_epoch_begin(net, **kwargs)
-        self._penalty_total, self._penalty_batches = 0.0, 0
-
-    def on_epoch_end(self, net, **kwargs):
-        """Log the epoch's mean fairness penalty as ``train_fairness_penalty``.
-
-        Summed on the device and read once per epoch, so the training step
-        does not wait for the host.
-        """
-        super().on_epoch_end(net, **kwargs)
-        if getattr(self, "_penalty_batches", 0):
-            mean = float(self._penalty_total) / self._penalty_batches
-            self.history.record("train_fairness_penalty", mean)
-        self._check_finite_training()
-
-    def _check_finite_training(self):
-        """Stop with a clear error instead of leaving a NaN model behind."""
-        losses = [batch.get("train_loss") for batch in self.history[-1]["batches"]]
-        losses = np.array([loss for loss in losses if loss is not None], dtype=float)
-        if losses.size and not np.isfinite(losses).all():
-            raise FloatingPointError(
-                f"{type(self).__name__}: the training loss became {losses[~np.isfinite(losses)][0]}"
-                f" in epoch {len(self.history)}; training diverged. Lower lr (now {self.lr}) "
-                "or fairness_weight, or scale the inputs."
-            )
 
     # ----------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:
@@ -617,11 +566,12 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         X = self._validate_X(X)
         # Pad to whole batches: every row then goes through kernels of the same
         # shape, so a row's output does not depend on which rows share its batch.
-        batch_size = len(X) if self.batch_size == -1 else self.batch_size
+        batch_size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        batch_size = len(X) if batch_size == -1 else batch_size
         n_rows = len(X)
         padded = np.zeros((-(-n_rows // batch_size) * batch_size, *X.shape[1:]), dtype=X.dtype)
         padded[:n_rows] = X
-        logits = self.forward(padded, training=False, device="cpu")[:n_rows]
+        logits = as_logits(self.forward(padded, training=False, device="cpu"))[:n_rows]
         return logits.numpy().astype(np.float64) + getattr(self, "decision_offset_", 0.0)
 
     def predict_proba(self, X) -> np.ndarray:

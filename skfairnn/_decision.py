@@ -47,6 +47,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
+from ._batches import training_tensors
 from .exceptions import CollapseWarning
 from .modules import eval_mode
 
@@ -144,7 +145,7 @@ def _raw_logits(net, X: torch.Tensor) -> np.ndarray:
     with torch.no_grad(), eval_mode(net.module_):
         for start in range(0, len(X), _CHUNK):
             chunk = X[start : start + _CHUNK]
-            outputs.append(net.infer({"X": chunk}).detach().to("cpu", torch.float64))
+            outputs.append(net.network_logits(chunk).detach().to("cpu", torch.float64))
     return torch.cat(outputs).numpy()
 
 
@@ -190,13 +191,11 @@ class DecisionRule(Callback):
             net.decision_offset_ = 0.0
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
-        from ._base import _dataset_columns  # the base imports this module
-
-        columns, y = _dataset_columns(dataset_train)
-        y = np.asarray(y)
-        rows = _stride_rows(len(y))
         # the training tensors the batches are cut from (already on the device)
-        X = net._cached_tensors(dataset_train, columns, y)[0]["X"]
+        tensors, y, _ = training_tensors(dataset_train)
+        y = y.cpu().numpy()
+        rows = _stride_rows(len(y))
+        X = tensors["X"]
         logits = _raw_logits(net, X[torch.as_tensor(rows, device=X.device)])
         y_rows = y[rows]
         data_prior = float(np.mean(y))

@@ -152,3 +152,22 @@ def find_layers(
             "pass the layer names explicitly through the estimator's `layers` parameter."
         )
     return layers
+
+
+def as_logits(output: torch.Tensor, module: nn.Module | None = None) -> torch.Tensor:
+    """A module's output as one logit per row: shape ``(n,)`` from ``(n,)`` or ``(n, 1)``.
+
+    Raises
+    ------
+    ValueError
+        If the output has another shape, naming the module when given.
+    """
+    if output.dim() == 2 and output.shape[1] == 1:
+        return output[:, 0]
+    if output.dim() != 1:
+        name = type(module).__name__ if module is not None else "module"
+        raise ValueError(
+            f"module must return one logit per row (shape (n,) or (n, 1)); "
+            f"{name} returned shape {tuple(output.shape)}."
+        )
+    return output

@@ -31,7 +31,6 @@ import torch
 
 from ..datasets import fetch_adult
 from ..diagnostics._influence import constraint_gradient
-from ..gaps import fairness_gap
 from ..influence._ntk import _per_sample_output_grads, functional_output
 from ..methods.erm import ERMClassifier
 from ..methods.fairreg import FairRegClassifier
@@ -41,7 +40,6 @@ from ._data import load_protocol_data
 
 __all__ = [
     "FRACTIONS",
-    "LogitGapFairRegClassifier",
     "first_order_check",
     "load_balanced_adult",
     "plot_pruning",
@@ -138,19 +136,6 @@ def _load_split(dataset: str, seed: int, balance: str, scale: str, data_home):
     )  # fmt: skip
 
 
-class LogitGapFairRegClassifier(FairRegClassifier):
-    """FairReg with the relaxed gap of *logits*, as in the authors' ``train.py``.
-
-    With ``criterion=HingeLoss`` this is their exact training objective.
-    """
-
-    def fairness_loss(self, batch, y_logits, training):
-        """Relaxed gap of the batch's logits."""
-        return fairness_gap(
-            self.constraint, y_logits, batch.y, batch.group, batch.n_groups, batch.sample_weight
-        )
-
-
 def _dp_metrics(pred, y, A) -> dict:
     pred = np.asarray(pred).astype(int)
     return {
@@ -169,7 +154,9 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
     fair = {"constraint": "demographic_parity", "fairness_weight": 1.0}
     if options.get("loss", "bce") == "hinge":
         fair["criterion"] = HingeLoss
-    fair_cls = LogitGapFairRegClassifier if options.get("penalty") == "logit" else FairRegClassifier
+    if options.get("penalty") == "logit":
+        fair["gap_scale"] = "logit"
+    fair_cls = FairRegClassifier
 
     def net(cls, **params):
         return cls(

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._base import _dataset_columns
+from .._batches import training_tensors
 from ..groups import encode_sensitive_features
 
 __all__ = ["ProbeData", "module_of", "encode_probe", "training_subsample", "probe_for"]
@@ -76,17 +76,18 @@ def encode_probe(net, X, y, sensitive_features) -> ProbeData:
 
 def training_subsample(net, dataset_train, max_samples: int, random_state) -> ProbeData:
     """At most ``max_samples`` training rows, the same ones every epoch."""
-    columns, y = _dataset_columns(dataset_train)
+    tensors, y, _ = training_tensors(dataset_train)
     rows = np.arange(len(y))
     if len(rows) > max_samples:
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(rows, max_samples, replace=False))
     parameter = next(net.module_.parameters())
+    index = torch.as_tensor(rows, device=tensors["X"].device)
     return ProbeData(
-        X=torch.as_tensor(np.asarray(columns["X"])[rows], device=parameter.device),
-        y=torch.as_tensor(np.asarray(y)[rows], dtype=parameter.dtype, device=parameter.device),
-        group=torch.as_tensor(np.asarray(columns["group"])[rows], device=parameter.device),
-        n_groups=net._n_groups,
+        X=tensors["X"][index].to(parameter.device),
+        y=y[index].to(device=parameter.device, dtype=parameter.dtype),
+        group=tensors["group"][index].to(parameter.device),
+        n_groups=net.n_groups_,
     )
 
 

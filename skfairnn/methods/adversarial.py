@@ -19,23 +19,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from numbers import Real
 
 import torch
 import torch.nn.functional as F
-from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator
 from torch import nn
 
-from .._base import FairBatch, FairNetClassifier
-from ..gaps import CONSTRAINTS
+from .._base import FairBatch
+from .._two_player import TwoPlayerFairNet
 from ..modules import MLP
-from ..utils._sklearn import Interval, StrOptions
 
 __all__ = ["AdversarialClassifier", "ZhangAdversary", "projected_gradients"]
-
-#: constructor parameters whose names start with the ``adversary`` prefix
-_PLAIN_PREFIXED = ("adversary_lr", "adversary_optimizer")
 
 
 class ZhangAdversary(nn.Module):
@@ -132,7 +125,7 @@ def projected_gradients(
     return [gp - coef * ga for gp, ga in zip(predictor_grads, adversary_grads)]
 
 
-class AdversarialClassifier(FairNetClassifier):
+class AdversarialClassifier(TwoPlayerFairNet):
     r"""Network trained against an adversary that predicts the sensitive group.
 
     Adversarial debiasing of Zhang, Lemoine & Mitchell [1]_. Each batch, the
@@ -255,12 +248,8 @@ class AdversarialClassifier(FairNetClassifier):
     """
 
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
+        **TwoPlayerFairNet._parameter_constraints,
         "adversary": [nn.Module, callable, None],
-        "adversary_optimizer": [callable],
-        "adversary_lr": [Interval(Real, 0, None, closed="neither"), None],
         "projection": ["boolean"],
     }
 
@@ -277,30 +266,18 @@ class AdversarialClassifier(FairNetClassifier):
         sampling="random",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
-        self.fairness_weight = fairness_weight
-        self.constraint = constraint
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            adversary_optimizer=adversary_optimizer,
+            adversary_lr=adversary_lr,
+            sampling=sampling,
+            **kwargs,
+        )
         self.adversary = adversary
-        self.adversary_optimizer = adversary_optimizer
-        self.adversary_lr = adversary_lr
         self.projection = projection
 
-    def set_params(self, **params):
-        """Set parameters; ``adversary_lr``/``adversary_optimizer`` rebuild the optimizers.
-
-        skorch reads names that start with a component's prefix (here
-        ``adversary``) as that component's arguments; these two are plain
-        constructor parameters, so they are set here and, on a fitted net,
-        the optimizers are rebuilt.
-        """
-        plain = {key: params.pop(key) for key in _PLAIN_PREFIXED if key in params}
-        for key, value in plain.items():
-            setattr(self, key, value)
-        if plain and self.initialized_:
-            self._initialize_optimizer()
-        return super().set_params(**params)
-
-    # ------------------------------------------------------------ components
     def initialize_module(self):
         """Build the predictor ``module_`` and the adversary ``adversary_``."""
         super().initialize_module()
@@ -309,7 +286,7 @@ class AdversarialClassifier(FairNetClassifier):
         if isinstance(adversary, type):
             signature = inspect.signature(adversary).parameters
             defaults = {
-                "n_groups": max(getattr(self, "_n_groups", 2), 2),
+                "n_groups": max(getattr(self, "n_groups_", 2), 2),
                 "use_label": self.constraint == "equalized_odds",
             }
             for name, value in defaults.items():
@@ -318,26 +295,7 @@ class AdversarialClassifier(FairNetClassifier):
         self.adversary_ = self.initialized_instance(adversary, kwargs)
         return self
 
-    def initialize_optimizer(self, *args, **kwargs):
-        """One optimizer per player: ``optimizer_`` and ``adversary_optimizer_``."""
-        named = list(self.module_.named_parameters())
-        named += [(f"criterion.{k}", p) for k, p in _named_parameters(self.criterion_)]
-        args, kwargs = self.get_params_for_optimizer("optimizer", named)
-        self.optimizer_ = self.optimizer(*args, **kwargs)
-        args, kwargs = self.get_params_for_optimizer(
-            "adversary_optimizer", self.adversary_.named_parameters()
-        )
-        if "lr" not in self.get_params_for("adversary_optimizer"):
-            kwargs["lr"] = self.lr if self.adversary_lr is None else self.adversary_lr
-        self.adversary_optimizer_ = self.adversary_optimizer(*args, **kwargs)
-        return self
-
-    # -------------------------------------------------------------- the game
-    def fairness_penalty(self, batch, y_logits, training):
-        """None: the adversary acts through the update rule, not as a penalty."""
-        return None
-
-    def fairness_loss(self, batch: FairBatch, y_logits: torch.Tensor, training: bool):
+    def adversary_loss(self, batch: FairBatch, logits: torch.Tensor) -> torch.Tensor:
         """The adversary's loss :math:`L_A`: cross-entropy of its group prediction.
 
         Weighted by ``sample_weight``; restricted to rows with ``y = 1`` for
@@ -346,7 +304,7 @@ class AdversarialClassifier(FairNetClassifier):
         weight = batch.sample_weight
         if self.constraint == "equal_opportunity":
             weight = weight * batch.y
-        group_logits = self.adversary_(y_logits, batch.y)
+        group_logits = self.adversary_(logits, batch.y)
         if group_logits.dim() == 1:
             per_row = F.binary_cross_entropy_with_logits(
                 group_logits, batch.group.to(group_logits.dtype), reduction="none"
@@ -355,57 +313,8 @@ class AdversarialClassifier(FairNetClassifier):
             per_row = F.cross_entropy(group_logits, batch.group, reduction="none")
         return (per_row * weight).sum() / weight.sum().clamp_min(1e-12)
 
-    def train_step(self, batch, **fit_params):
-        """One simultaneous step of both players (replaces skorch's closure step)."""
-        self._set_training(True)
-        self._zero_grad_optimizer()
-        Xi, yi = unpack_data(batch)
-        y_logits = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_logits, yi, X=Xi, training=True)
-        predictor = [p for p in self.optimizer_params() if p.requires_grad]
-        if self._adversary_active():
-            fair_batch = self._make_batch(Xi, yi)
-            adversary_loss = self.fairness_loss(fair_batch, y_logits, training=True)
-            self._set_gradients(loss, adversary_loss, predictor)
-            self.history.record_batch("adversary_loss", float(adversary_loss.detach()))
-        else:
-            loss.backward()
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-            training=True,
+    def predictor_gradients(self, task_grads, adversary_grads):
+        """Zhang et al.'s update (:func:`projected_gradients`)."""
+        return projected_gradients(
+            task_grads, adversary_grads, self.fairness_weight, self.projection
         )
-        self.optimizer_.step()
-        if self._adversary_active():
-            self.adversary_optimizer_.step()
-        return {"loss": loss, "y_pred": y_logits}
-
-    def optimizer_params(self):
-        """Parameters updated by the predictor's optimizer ``optimizer_``."""
-        return [p for group in self.optimizer_.param_groups for p in group["params"]]
-
-    def _adversary_active(self) -> bool:
-        return self.sensitive_groups_ is not None and len(self.sensitive_groups_) > 1
-
-    def _set_gradients(self, loss, adversary_loss, predictor):
-        """Write the update rule's gradients into ``.grad`` of both players."""
-        adversary = [p for p in self.adversary_.parameters() if p.requires_grad]
-        task_grads = torch.autograd.grad(loss, predictor, retain_graph=True, allow_unused=True)
-        adv_grads = torch.autograd.grad(adversary_loss, predictor + adversary, allow_unused=True)
-        task_grads = _zeros_for_none(task_grads, predictor)
-        adv_grads = _zeros_for_none(adv_grads, predictor + adversary)
-        update = projected_gradients(
-            task_grads, adv_grads[: len(predictor)], self.fairness_weight, self.projection
-        )
-        for param, grad in zip(predictor + adversary, update + adv_grads[len(predictor) :]):
-            param.grad = grad
-
-
-def _named_parameters(module):
-    named = getattr(module, "named_parameters", None)
-    return list(named()) if named else []
-
-
-def _zeros_for_none(grads, params):
-    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]

@@ -7,15 +7,11 @@ from numbers import Real
 
 import torch
 
-from .._base import FairNetClassifier
-from .._group_gradients import (
-    PerCellGradientMixin,
-    cell_pairs,
-    resolve_layers,
-    scaled_cosine,
-    taylor_importance,
-)
-from ..gaps import CONSTRAINTS, fairness_gap
+from .._cell_gradients import cell_gradients, cell_losses
+from .._forward import forward_by_cell
+from .._penalty import FairPenaltyClassifier
+from .._rationale import resolve_layers, scaled_cosine, taylor_importance
+from ..cells import cell_pairs
 from ..modules import MLP
 from ..utils._sklearn import Interval, StrOptions
 
@@ -52,7 +48,7 @@ def rationale_similarity(
     return total
 
 
-class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
+class FairerClassifier(FairPenaltyClassifier):
     r"""FAIRER (DRAlign): align the groups' decision rationales and outputs.
 
     FAIRER [1]_ represents the network's *decision rationale* on a group by
@@ -160,11 +156,11 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
     (3,)
     """
 
+    _fairness_weights = ("fairness_weight", "alignment_weight")
+
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
+        **FairPenaltyClassifier._parameter_constraints,
         "alignment_weight": [Interval(Real, 0, None, closed="left")],
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
         "importance": [StrOptions(set(GRANULARITIES))],
         "layers": [list, tuple, None],
     }
@@ -181,15 +177,22 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            sampling=sampling,
+            **kwargs,
+        )
         self.alignment_weight = alignment_weight
-        self.fairness_weight = fairness_weight
-        self.constraint = constraint
         self.importance = importance
         self.layers = layers
 
-    def _uses_cell_gradients(self) -> bool:
-        return bool(self.alignment_weight)
+    def training_forward(self, batch):
+        """One forward per cell when the alignment term is on (its gradients need them)."""
+        if not self.alignment_weight:
+            return super().training_forward(batch)
+        return forward_by_cell(self.network_logits, batch, self.constraint)
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``layers`` against it."""
@@ -197,33 +200,31 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
         self.layers_ = [name for name, _ in resolve_layers(self.module_, self.layers)]
         return self
 
-    def rationale_alignment(self, batch) -> torch.Tensor:
-        r""":math:`\sum_l \cos(\vec c_l^0, \vec c_l^1)` of the batch (Eq. 8–9), with graph."""
+    def rationale_alignment(self, batch, forward=None) -> torch.Tensor:
+        r""":math:`\sum_l \cos(\vec c_l^0, \vec c_l^1)` of the batch (Eq. 8–9), with graph.
+
+        Uses the per-cell forwards of ``forward`` (recomputed when ``None``).
+        """
+        cells = forward.cells if forward is not None and forward.cells is not None else None
+        if cells is None:
+            cells = forward_by_cell(self.network_logits, batch, self.constraint).cells
         named = dict(self.module_.named_modules())
         weights = [named[name].weight for name in self.layers_]
-        forward, gradients = self._cell_gradient_setup(batch, weights)
-        if not gradients:  # no cell of the batch has positive weight
+        losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
+        if not losses:  # no cell of the batch has positive weight
             return weights[0].sum() * 0.0
         importances = [
             [taylor_importance(w, g, self.importance) for w, g in zip(weights, grads)]
-            for grads in gradients
+            for grads in cell_gradients(losses, weights)
         ]
-        return rationale_similarity(importances, cell_pairs(forward.codes, self.constraint))
+        return rationale_similarity(importances, cell_pairs(cells.codes, self.constraint))
 
-    def fairness_penalty(self, batch, y_logits, training):
+    def fairness_penalty(self, batch, forward):
         r""":math:`\lambda\,\Delta(p) - \beta \sum_l \cos(\cdot)` (Eq. 9)."""
         penalty = None
         if self.fairness_weight:
-            gap = fairness_gap(
-                self.constraint,
-                torch.sigmoid(y_logits),
-                batch.y,
-                batch.group,
-                batch.n_groups,
-                batch.sample_weight,
-            )
-            penalty = self.fairness_weight * gap
+            penalty = self.fairness_weight * self.relaxed_gap(batch, forward.logits)
         if self.alignment_weight:
-            alignment = -self.alignment_weight * self.rationale_alignment(batch)
+            alignment = -self.alignment_weight * self.rationale_alignment(batch, forward)
             penalty = alignment if penalty is None else penalty + alignment
         return penalty

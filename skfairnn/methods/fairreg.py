@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
-import torch
-
-from .._base import FairNetClassifier
-from ..gaps import CONSTRAINTS, fairness_gap
+from .._penalty import FairPenaltyClassifier
+from ..gaps import fairness_gap
 from ..modules import MLP
-from ..utils._sklearn import Interval, StrOptions
+from ..utils._sklearn import StrOptions
 
 __all__ = ["FairRegClassifier"]
 
 
-class FairRegClassifier(FairNetClassifier):
+class FairRegClassifier(FairPenaltyClassifier):
     r"""Network trained with a relaxed fairness-gap penalty (GapReg).
 
     Minimises
@@ -41,6 +37,12 @@ class FairRegClassifier(FairNetClassifier):
         suggests 0.1–0.7 for DP and 0.5–5 for EO).
     constraint : str, default="equalized_odds"
         One of "demographic_parity", "equalized_odds", "equal_opportunity".
+    gap_scale : {"proba", "logit"}, default="proba"
+        Where the gap is measured: ``"proba"`` on :math:`p = \sigma(f(x))`
+        (GapReg as the papers and Fair Mixup's code define it); ``"logit"``
+        on the raw logits :math:`f(x)` (an unbounded gap that keeps
+        pushing where the sigmoid saturates; the pruning study's
+        "FairReg (logit)" row).
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         group for demographic parity, per (group, label) cell for equalized
@@ -68,9 +70,8 @@ class FairRegClassifier(FairNetClassifier):
     """
 
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
+        **FairPenaltyClassifier._parameter_constraints,
+        "gap_scale": [StrOptions({"proba", "logit"})],
     }
 
     def __init__(
@@ -79,16 +80,28 @@ class FairRegClassifier(FairNetClassifier):
         *,
         fairness_weight=1.0,
         constraint="equalized_odds",
+        gap_scale="proba",
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
-        self.fairness_weight = fairness_weight
-        self.constraint = constraint
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            sampling=sampling,
+            **kwargs,
+        )
+        self.gap_scale = gap_scale
 
-    def fairness_loss(self, batch, y_logits, training):
-        """Relaxed gap of the batch's probabilities (see class docstring)."""
-        scores = torch.sigmoid(y_logits)
+    def fairness_loss(self, batch, forward):
+        """Relaxed gap of the batch's probabilities (or logits; see class docstring)."""
+        if self.gap_scale == "proba":
+            return self.relaxed_gap(batch, forward.logits)
         return fairness_gap(
-            self.constraint, scores, batch.y, batch.group, batch.n_groups, batch.sample_weight
+            self.constraint,
+            forward.logits,
+            batch.y,
+            batch.group,
+            batch.n_groups,
+            batch.sample_weight,
         )

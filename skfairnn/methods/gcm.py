@@ -7,9 +7,10 @@ from numbers import Real
 
 import torch
 
-from .._base import FairNetClassifier
-from .._group_gradients import PerCellGradientMixin, cell_group_label, cell_pairs, mean_cell_scores
-from ..gaps import CONSTRAINTS
+from .._cell_gradients import cell_gradients, cell_losses, mean_cell_scores
+from .._forward import forward_by_cell
+from .._penalty import FairPenaltyClassifier
+from ..cells import cell_group_label, cell_pairs
 from ..modules import MLP
 from ..utils._sklearn import Interval, StrOptions
 
@@ -75,7 +76,7 @@ def gradient_matching_penalty(
     return total
 
 
-class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
+class GCMClassifier(FairPenaltyClassifier):
     r"""Group Contribution Matching: match how strongly each group drives the gradients.
 
     GCM [1]_ penalises the difference between the gradient magnitudes that the
@@ -100,7 +101,7 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
     (treated as a constant) and :math:`m` is the magnitude (``magnitude``).
     ``temperature=0`` gives :math:`W = 1`, the plain gradient matching of
     Eq. 10. The penalty is differentiated through the gradients (double
-    backprop; see :mod:`skfairnn._group_gradients`).
+    backprop; see :mod:`skfairnn._forward` and :mod:`skfairnn._cell_gradients`).
 
     Parameters
     ----------
@@ -192,10 +193,8 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
     """
 
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
+        **FairPenaltyClassifier._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="left")],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
         "magnitude": [StrOptions(set(MAGNITUDES))],
         "penalized_params": [StrOptions(set(PARAMETER_SELECTIONS)), list, tuple],
     }
@@ -212,15 +211,22 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
-        self.fairness_weight = fairness_weight
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            sampling=sampling,
+            **kwargs,
+        )
         self.temperature = temperature
-        self.constraint = constraint
         self.magnitude = magnitude
         self.penalized_params = penalized_params
 
-    def _uses_cell_gradients(self) -> bool:
-        return bool(self.fairness_weight)
+    def training_forward(self, batch):
+        """One forward per cell (see :func:`~skfairnn._forward.forward_by_cell`)."""
+        if not self.fairness_weight:
+            return super().training_forward(batch)
+        return forward_by_cell(self.network_logits, batch, self.constraint)
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``penalized_params`` against it."""
@@ -255,16 +261,21 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
             )
         return chosen
 
-    def fairness_loss(self, batch, y_logits, training):
+    def fairness_loss(self, batch, forward):
         """GCM's reweighed gradient-matching term, Eq. 13 (see class docstring)."""
+        cells = forward.cells or forward_by_cell(self.network_logits, batch, self.constraint).cells
         named = dict(self.module_.named_parameters())
         params = [named[name] for name in self.penalized_params_]
-        forward, gradients = self._cell_gradient_setup(batch, params)
-        if not gradients:  # no cell of the batch has positive weight
+        losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
+        if not losses:  # no cell of the batch has positive weight
             return params[0].sum() * 0.0
         norm = MAGNITUDES[self.magnitude]
-        magnitudes = [torch.cat([norm(g).reshape(-1) for g in grads]) for grads in gradients]
-        means = mean_cell_scores(forward, batch.sample_weight)
-        weights = confidence_weights(means, forward.codes, self.constraint, self.temperature)
-        pairs = cell_pairs(forward.codes, self.constraint)
-        return gradient_matching_penalty(magnitudes, weights, pairs)
+        magnitudes = [
+            torch.cat([norm(g).reshape(-1) for g in grads])
+            for grads in cell_gradients(losses, params)
+        ]
+        means = mean_cell_scores(cells, batch.sample_weight)
+        weights = confidence_weights(means, cells.codes, self.constraint, self.temperature)
+        return gradient_matching_penalty(
+            magnitudes, weights, cell_pairs(cells.codes, self.constraint)
+        )

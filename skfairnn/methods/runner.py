@@ -16,15 +16,15 @@ from .._activations import (
     neuron_discrimination,
     neuron_importance,
 )
-from .._base import FairNetClassifier
-from ..gaps import CONSTRAINTS, fairness_gap
-from ..modules import MLP
+from .._forward import forward_recording
+from .._penalty import FairPenaltyClassifier
+from ..modules import MLP, eval_mode
 from ..utils._sklearn import Interval, StrOptions
 
 __all__ = ["RunnerClassifier"]
 
 
-class RunnerClassifier(FairNetClassifier):
+class RunnerClassifier(FairPenaltyClassifier):
     r"""Network repaired by RUNNER: diagnose unfair neurons, stabilise them, every step.
 
     At every training step (Algorithm 1 of [1]_), on the current batch:
@@ -112,14 +112,17 @@ class RunnerClassifier(FairNetClassifier):
         For each diagnosed layer, the module whose output is the activation:
         the activation module whose call consumes the layer's output in the
         forward pass, or the layer itself where none does (e.g. a functional
-        ``F.relu``, whose input, the pre-activation, is then used). Set at
-        every training step that records activations; ``None`` before.
+        ``F.relu``, whose input, the pre-activation, is then used). Traced
+        from one forward pass of a zero batch when the module is built in
+        ``fit``; ``None`` before.
     activation_calls_ : list of int or None
         For each diagnosed layer, which call of ``activation_modules_[i]``
         in one forward pass is its activation (``[0, 1]`` for one
         ``self.act`` applied after two layers; ``0`` for the layer itself).
     selected_neurons_ : dict of str to LongTensor
-        Neurons selected at the last training step, per layer.
+        Neurons selected at the last training step, per layer (read from
+        ``history``, where each epoch records ``selected_neurons`` of its
+        last step).
 
     Notes
     -----
@@ -161,13 +164,11 @@ class RunnerClassifier(FairNetClassifier):
     """
 
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
+        **FairPenaltyClassifier._parameter_constraints,
         "top_k": [
             Interval(Real, 0, 1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
         "layers": [list, tuple, None],
         "importance": [StrOptions(set(IMPORTANCES))],
         "output_gap": ["boolean", None],
@@ -186,46 +187,60 @@ class RunnerClassifier(FairNetClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
-        self.fairness_weight = fairness_weight
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            sampling=sampling,
+            **kwargs,
+        )
         self.top_k = top_k
-        self.constraint = constraint
         self.layers = layers
         self.importance = importance
         self.output_gap = output_gap
 
     def initialize_module(self):
-        """Build ``module_`` and find the layers to diagnose (checks ``layers`` and ``top_k``)."""
+        """Build ``module_``, find the layers to diagnose and trace their activations."""
         super().initialize_module()
         found = find_neuron_layers(self.module_, self.layers)
         for layer in found:
             n_selected(self.top_k, layer.n_neurons, layer.name)
         self.layers_ = [layer.name for layer in found]
-        self.activation_modules_ = None
-        self.activation_calls_ = None
-        self.selected_neurons_ = {}
-        self._activations = None
+        self.activation_modules_, self.activation_calls_ = self._trace_activation_sites()
         return self
 
-    def _records_activations(self) -> bool:
-        return (
-            bool(self.fairness_weight)
-            and getattr(self, "sensitive_groups_", None) is not None
-            and self.module_.training
-            and torch.is_grad_enabled()
-        )
-
-    def infer(self, x, **fit_params):
-        """Forward pass; in training also captures the diagnosed layers' activations."""
-        if not self._records_activations():
-            return super().infer(x, **fit_params)
-        with ActivationRecorder(self.module_, self.layers_) as recorder:
-            logits = super().infer(x, **fit_params)
-            self._activations = recorder.activations()
+    def _trace_activation_sites(self):
+        """Pair each diagnosed layer with its activation call on one zero batch."""
+        if not hasattr(self, "input_shape_"):
+            return None, None
+        parameter = next(self.module_.parameters())
+        zeros = parameter.new_zeros((2, *self.input_shape_))
+        with torch.enable_grad(), eval_mode(self.module_):
+            with ActivationRecorder(self.module_, self.layers_) as recorder:
+                self.network_logits(zeros)
+                recorder.activations()
         sites = [recorder.sites[name] for name in self.layers_]
-        self.activation_modules_ = [site.module for site in sites]
-        self.activation_calls_ = [site.call for site in sites]
-        return logits
+        return [site.module for site in sites], [site.call for site in sites]
+
+    @property
+    def selected_neurons_(self) -> dict[str, torch.Tensor]:
+        """Neurons selected at the last training step, per diagnosed layer."""
+        history = getattr(self, "history_", None)
+        if not history or "selected_neurons" not in history[-1]:
+            raise AttributeError(
+                f"{type(self).__name__} has selected no neurons yet: fit it with "
+                "sensitive_features and fairness_weight > 0."
+            )
+        return {
+            name: torch.as_tensor(index, dtype=torch.long)
+            for name, index in history[-1, "selected_neurons"].items()
+        }
+
+    def training_forward(self, batch):
+        """One forward pass that records the diagnosed layers' activations."""
+        if not self.fairness_weight:
+            return super().training_forward(batch)
+        return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
     def _diagnose(self, gap: torch.Tensor) -> list[torch.Tensor]:
         """Eq. (6)–(7): indices of the ``top_k`` neurons of each layer by importance."""
@@ -246,26 +261,18 @@ class RunnerClassifier(FairNetClassifier):
             return self.constraint != "demographic_parity"
         return bool(self.output_gap)
 
-    def fairness_loss(self, batch, y_logits, training):
+    def fairness_loss(self, batch, forward):
         """Neuron stabilizing loss (Eq. 8–10) on the neurons diagnosed on this batch."""
-        activations, self._activations = self._activations, None
-        gap = fairness_gap(
-            self.constraint,
-            torch.sigmoid(y_logits),
-            batch.y,
-            batch.group,
-            batch.n_groups,
-            batch.sample_weight,
-        )
-        if activations is None:  # forward pass not recorded (not a training step)
+        gap = self.relaxed_gap(batch, forward.logits)
+        if forward.activations is None:  # a forward that did not record activations
             return gap if self._uses_output_gap() else None
         selected = self._diagnose(gap)
-        loss = gap if self._uses_output_gap() else y_logits.new_zeros(())
+        loss = gap if self._uses_output_gap() else forward.logits.new_zeros(())
         for name, index in zip(self.layers_, selected):
-            values = neuron_activations(activations[name]).index_select(1, index)
+            values = neuron_activations(forward.activations[name]).index_select(1, index)
             delta = neuron_discrimination(
                 values, batch.y, batch.group, batch.n_groups, self.constraint, batch.sample_weight
             )
             loss = loss + delta.mean()
-        self.selected_neurons_ = dict(zip(self.layers_, selected))
+        forward.records["selected_neurons"] = dict(zip(self.layers_, selected))
         return loss

@@ -49,7 +49,7 @@ def init_double(net, input_dim):
     net.set_params(module__input_dim=input_dim)
     net.initialize()
     net.module_.double()
-    net._n_groups = 2
+    net.n_groups_ = 2
     return net
 
 

@@ -154,10 +154,10 @@ def test_equal_opportunity_adversary_ignores_negative_rows(biased_data):
     losses = []
     for g in (group, flipped):  # changing A on y=0 rows leaves L_A unchanged
         batch = _fair_batch(logits, y, g)
-        losses.append(clf.fairness_loss(batch, logits, training=True))
+        losses.append(clf.adversary_loss(batch, logits))
     torch.testing.assert_close(losses[0], losses[1])
     none_positive = _fair_batch(logits, torch.zeros(8), group)
-    assert torch.isfinite(clf.fairness_loss(none_positive, logits, training=True))
+    assert torch.isfinite(clf.adversary_loss(none_positive, logits))
 
 
 def _fair_batch(logits, y, group, n_groups=2):
@@ -204,7 +204,7 @@ def test_three_groups_softmax_adversary():
     # L_A is the softmax cross-entropy over the three groups
     logits, y_t, g_t = torch.randn(6), torch.ones(6), torch.tensor([0, 1, 2, 2, 1, 0])
     expected = F.cross_entropy(clf.adversary_(logits, y_t), g_t)
-    loss = clf.fairness_loss(_fair_batch(logits, y_t, g_t, 3), logits, training=True)
+    loss = clf.adversary_loss(_fair_batch(logits, y_t, g_t, 3), logits)
     torch.testing.assert_close(loss, expected)
     gap_erm = hard_gap(erm, X, y, group, "demographic_parity")
     gap_adv = hard_gap(clf, X, y, group, "demographic_parity")
@@ -245,7 +245,7 @@ def test_adversary_lr_defaults_to_lr_and_optimizers_are_disjoint(biased_data):
     clf = AdversarialClassifier(max_epochs=1, lr=0.004, module__hidden_sizes=(4,))
     clf.fit(X, y, sensitive_features=group)
     assert clf.adversary_optimizer_.param_groups[0]["lr"] == 0.004
-    predictor_ids = {id(p) for p in clf.optimizer_params()}
+    predictor_ids = {id(p) for p in clf._predictor_params()}
     assert not predictor_ids & {id(p) for p in clf.adversary_.parameters()}
     assert predictor_ids == {id(p) for p in clf.module_.parameters()}
 

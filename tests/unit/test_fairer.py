@@ -61,8 +61,8 @@ def test_penalty_matches_hand_computation(importance, constraint):
         alignment_weight=beta, fairness_weight=lam, importance=importance, constraint=constraint
     )
     batch = make_batch(X, y, group, 2)
-    logits = net.infer(batch.X)
-    got = net.fairness_penalty(batch, logits, True).item()
+    logits = net.network_logits(batch.X)
+    got = net.fairness_penalty(batch, net.training_forward(batch)).item()
     p = torch.sigmoid(logits).detach().numpy()
     if constraint == "demographic_parity":
         cells = [[group == 0, group == 1]]
@@ -77,7 +77,7 @@ def test_penalty_matches_hand_computation(importance, constraint):
 def test_three_groups_average_pair_cosines():
     X, y, group = _data(n=36, n_groups=3)
     net = _net(alignment_weight=1.0, fairness_weight=0.0)
-    net._n_groups = 3
+    net.n_groups_ = 3
     batch = make_batch(X, y, group, 3)
     got = net.rationale_alignment(batch).item()
     cells = [[group == a for a in range(3)]]
@@ -98,7 +98,7 @@ def test_second_order_gradient_matches_finite_differences(importance):
     params = list(net.module_.parameters())
 
     def penalty():
-        return net.fairness_penalty(batch, net.infer(batch.X), True)
+        return net.fairness_penalty(batch, net.training_forward(batch))
 
     autograd = torch.autograd.grad(penalty(), params)
     numeric = finite_difference(penalty, params)
@@ -148,7 +148,7 @@ def test_missing_group_is_finite_and_zero():
     X, y, group = _data()
     net = _net(alignment_weight=1.0, fairness_weight=1.0)
     one = make_batch(X[group == 0], y[group == 0], group[group == 0], 2)
-    value = net.fairness_penalty(one, net.infer(one.X), True)
+    value = net.fairness_penalty(one, net.training_forward(one))
     grads = torch.autograd.grad(value, list(net.module_.parameters()), allow_unused=True)
     assert value.item() == 0.0
     assert all(g is None or torch.isfinite(g).all() for g in grads)
@@ -161,8 +161,8 @@ def test_zero_weight_cell_is_absent():
     net = _net(alignment_weight=1.0, fairness_weight=0.5, constraint="equalized_odds")
     batch = make_batch(X, y, group, 2, np.where(pruned, 0.0, 1.0))
     kept = make_batch(X[~pruned], y[~pruned], group[~pruned], 2)
-    value = net.fairness_penalty(batch, net.infer(batch.X), True)
-    expected = net.fairness_penalty(kept, net.infer(kept.X), True)
+    value = net.fairness_penalty(batch, net.training_forward(batch))
+    expected = net.fairness_penalty(kept, net.training_forward(kept))
     np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-12)
     grads = torch.autograd.grad(value, list(net.module_.parameters()))
     assert all(torch.isfinite(g).all() for g in grads)

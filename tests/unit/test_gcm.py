@@ -10,6 +10,7 @@ from _gradient_hand import finite_difference, init_double, make_batch, mlp_cell_
 
 import skfairnn.methods.gcm as gcm_module
 from skfairnn import ERMClassifier, GCMClassifier
+from skfairnn._forward import forward_by_cell
 
 
 def _data(n=24, d=3, n_groups=2, seed=0):
@@ -71,7 +72,7 @@ def test_penalty_matches_hand_computation(magnitude, temperature, constraint, se
         penalized_params=selection,
     )
     batch = make_batch(X, y, group, 2)
-    got = net.fairness_loss(batch, net.infer(batch.X), True)
+    got = net.fairness_loss(batch, net.training_forward(batch))
     expected = _hand_penalty(
         net,
         X,
@@ -105,7 +106,7 @@ def test_temperature_zero_is_eq10():
             for a in (0, 1)
         ]
         expected += np.abs(np.abs(g[0]) - np.abs(g[1])).sum()
-    got = net.fairness_loss(batch, net.infer(batch.X), True)
+    got = net.fairness_loss(batch, net.training_forward(batch))
     np.testing.assert_allclose(got.item(), expected, rtol=1e-10)
 
 
@@ -115,12 +116,14 @@ def test_second_order_gradient_matches_finite_differences(temperature, monkeypat
     batch = make_batch(X, y, group, 2)
     net = _net(temperature=temperature, penalized_params="all")
     # W = c^T is a constant in the penalty (detached): freeze it for the comparison
-    frozen = gcm_module.mean_cell_scores(net._cell_forward_for(batch), batch.sample_weight)
+    frozen = gcm_module.mean_cell_scores(
+        forward_by_cell(net.network_logits, batch, net.constraint).cells, batch.sample_weight
+    )
     monkeypatch.setattr(gcm_module, "mean_cell_scores", lambda *args: frozen)
     params = list(net.module_.parameters())
 
     def penalty():
-        return net.fairness_loss(batch, None, True)
+        return net.fairness_loss(batch, net.training_forward(batch))
 
     autograd = torch.autograd.grad(penalty(), params)
     numeric = finite_difference(penalty, params)
@@ -146,8 +149,10 @@ def test_training_step_gradient_is_task_plus_penalty(zero_cell):
     net.train_step_single((xi, yi))
     step = [p.grad.clone() for p in net.module_.parameters()]
     net.optimizer_.zero_grad()
-    logits = net.infer(xi["X"])
+    logits = net.network_logits(xi["X"])
+    batch = make_batch(X, y, group, 2, weight)
     loss = net.get_loss(logits, yi, X=xi, training=True)
+    loss = loss + net.fairness_penalty(batch, net.training_forward(batch))
     reference = torch.autograd.grad(loss, list(net.module_.parameters()))
     for a, b in zip(step, reference):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-14)
@@ -159,7 +164,7 @@ def test_empty_cell_and_single_group_give_finite_values():
     y[group == 1] = 0  # cell (1, 1) is empty: only the label-0 pair remains
     batch = make_batch(X, y, group, 2)
     net = _net(penalized_params="all")
-    got = net.fairness_loss(batch, None, True)
+    got = net.fairness_loss(batch, net.training_forward(batch))
     rows = y == 0
     expected = _hand_penalty(
         net,
@@ -173,7 +178,7 @@ def test_empty_cell_and_single_group_give_finite_values():
     )
     np.testing.assert_allclose(got.item(), expected, rtol=1e-10)
     one = make_batch(X[group == 0], y[group == 0], group[group == 0], 2)
-    value = net.fairness_loss(one, None, True)
+    value = net.fairness_loss(one, net.training_forward(one))
     grads = torch.autograd.grad(value, list(net.module_.parameters()), allow_unused=True)
     assert value.item() == 0.0
     assert all(g is None or torch.isfinite(g).all() for g in grads)
@@ -188,23 +193,23 @@ def test_zero_weight_cell_is_absent(constraint, n_groups):
     else:
         pruned = (group == 1) & (y == 1)
     net = _net(penalized_params="all", constraint=constraint)
-    net._n_groups = n_groups
+    net.n_groups_ = n_groups
     batch = make_batch(X, y, group, n_groups, np.where(pruned, 0.0, 1.0))
-    got = net.fairness_loss(batch, None, True)
+    got = net.fairness_loss(batch, net.training_forward(batch))
     kept = make_batch(X[~pruned], y[~pruned], group[~pruned], n_groups)
-    expected = net.fairness_loss(kept, None, True)
+    expected = net.fairness_loss(kept, net.training_forward(kept))
     assert expected.item() > 0
     np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-12)
     nothing = make_batch(X, y, group, n_groups, np.zeros(len(y)))
-    assert net.fairness_loss(nothing, None, True).item() == 0.0
+    assert net.fairness_loss(nothing, net.training_forward(nothing)).item() == 0.0
 
 
 def test_more_than_two_groups_average_all_pairs():
     X, y, group = _data(n=36, n_groups=3)
     batch = make_batch(X, y, group, 3)
     net = _net(penalized_params="all", constraint="demographic_parity")
-    net._n_groups = 3
-    got = net.fairness_loss(batch, None, True)
+    net.n_groups_ = 3
+    got = net.fairness_loss(batch, net.training_forward(batch))
     expected = _hand_penalty(
         net,
         X,

@@ -69,15 +69,17 @@ def hand_activations(net, X):
 
 def prepared(net, **params):
     clf = RunnerClassifier(module=net, **params)
+    clf.input_shape_ = (3,)  # what fit would set: the activation sites are traced on it
     clf.initialize()
     clf.sensitive_groups_ = np.array([0, 1])
     clf.module_.train()
     return clf
 
 
-def step_loss(clf, batch):
-    logits = clf.infer(batch.X)
-    return clf.fairness_loss(batch, logits, training=True)
+def step_loss(clf, batch, *, with_forward=False):
+    forward = clf.training_forward(batch)
+    loss = clf.fairness_loss(batch, forward)
+    return (loss, forward) if with_forward else loss
 
 
 # ----------------------------------------------------------------- diagnosis
@@ -89,12 +91,12 @@ def test_selection_is_top_k_of_hand_importance(constraint):
     clf = prepared(net, top_k=2, constraint=constraint)
     with torch.no_grad():
         expected = hand_importance(net, batch, constraint)
-    step_loss(clf, batch)
+    _, forward = step_loss(clf, batch, with_forward=True)
     assert clf.layers_ == ["0", "2"]
     assert clf.activation_modules_ == ["1", "3"]
     for name in ["0", "2"]:
         want = set(torch.topk(expected[name], 2).indices.tolist())
-        assert set(clf.selected_neurons_[name].tolist()) == want, name
+        assert set(forward.records["selected_neurons"][name].tolist()) == want, name
 
 
 def test_importance_variants_by_hand():
@@ -154,8 +156,9 @@ def hand_loss(net, batch, selected, constraint, output_gap):
 def test_stabilizing_loss_value(constraint, output_gap, includes_gap):
     net, batch = tiny_net(), tiny_batch()
     clf = prepared(net, top_k=0.5, constraint=constraint, output_gap=output_gap)
-    loss = step_loss(clf, batch)
-    expected = hand_loss(net, batch, clf.selected_neurons_, constraint, includes_gap)
+    loss, forward = step_loss(clf, batch, with_forward=True)
+    selected = forward.records["selected_neurons"]
+    expected = hand_loss(net, batch, selected, constraint, includes_gap)
     torch.testing.assert_close(loss, expected)
 
 

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Training data and the batch loaders skorch iterates over.
+
+``fit`` packs the validated inputs into one :class:`FairDataset` (inputs,
+group codes, sample weights and labels, as tensors on the training device,
+plus how batches are to be drawn) and hands it to skorch. skorch builds its
+iterators from the estimator's ``iterator_train`` / ``iterator_valid``
+classes with ``batch_size`` and any ``iterator_train__*`` /
+``iterator_valid__*`` settings, once per call of ``fit``:
+
+* :class:`TrainingBatches` (the default ``iterator_train``) draws batches
+  with the sampler of :mod:`skfairnn.sampling` and yields
+  ``({"X", "group", "sample_weight"}, y)``, cut from the tensors in memory, so
+  a step costs what a hand-written loop costs;
+* :class:`EvaluationBatches` (the default ``iterator_valid``) yields the
+  rows in order, inputs only (plus ``y`` for skorch's internal validation),
+  for prediction and validation.
+
+Everything a fit needs between steps (the tensors, the batch generator)
+lives in these objects, which skorch keeps in its ``fit_loop`` locals; none of
+it is stored on the estimator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from skorch.dataset import Dataset
+
+from .sampling import RandomBatchSampler, make_batch_sampler
+
+__all__ = ["FairDataset", "TrainingBatches", "EvaluationBatches", "training_tensors"]
+
+#: Training data above this size stays on the CPU (batches are moved per step).
+ON_DEVICE_LIMIT_BYTES = 2 * 1024**3
+
+
+class FairDataset(Dataset):
+    """The packed training data of one ``fit`` call.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, ...)
+        Validated float32 inputs.
+    y : ndarray of shape (n,)
+        Encoded labels (0/1).
+    group : ndarray of shape (n,)
+        Group codes.
+    sample_weight : ndarray of shape (n,)
+        Normalised sample weights.
+    sampling : str
+        The sampler (:data:`skfairnn.sampling.SAMPLINGS`).
+    n_batches : int or None
+        Batches per epoch; ``None`` is one pass.
+    seed : int or None
+        Seeds the batch order (``None``: torch's global generator).
+    device : str or torch.device
+        Where the tensors live (the CPU above :data:`ON_DEVICE_LIMIT_BYTES`).
+    """
+
+    def __init__(self, X, y, *, group, sample_weight, sampling, n_batches, seed, device):
+        columns = {"X": X, "group": group, "sample_weight": sample_weight}
+        super().__init__(columns, y)
+        n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
+        device = device if n_bytes <= ON_DEVICE_LIMIT_BYTES else "cpu"
+        self.tensors = {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in columns.items()}
+        self.y_tensor = torch.as_tensor(np.asarray(y)).to(device)
+        self.sampling = sampling
+        self.n_batches = n_batches
+        self.seed = seed
+
+
+def training_tensors(dataset) -> tuple[dict, torch.Tensor | None, FairDataset | None]:
+    """``(tensors, y, source)`` of a :class:`FairDataset` or a ``Subset`` of one.
+
+    ``source`` is the underlying :class:`FairDataset` (``None`` for any other
+    dataset, whose columns are converted to CPU tensors).
+    """
+    if isinstance(dataset, torch.utils.data.Subset):
+        tensors, y, source = training_tensors(dataset.dataset)
+        index = torch.as_tensor(np.asarray(dataset.indices))
+        index = index.to(tensors["X"].device)
+        return {k: v[index] for k, v in tensors.items()}, (None if y is None else y[index]), source
+    if isinstance(dataset, FairDataset):
+        return dataset.tensors, dataset.y_tensor, dataset
+    X = dataset.X
+    columns = dict(X) if isinstance(X, Mapping) else {"X": X}
+    tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in columns.items()}
+    y = dataset.y
+    return tensors, (None if y is None else torch.as_tensor(np.asarray(y))), None
+
+
+def _cut(tensors: dict, y, index_sampler, *, inputs_only: bool):
+    device = tensors["X"].device
+    for index in index_sampler:
+        index = index.to(device)
+        y_batch = None if y is None else y[index]
+        if inputs_only:
+            yield tensors["X"][index], y_batch
+        else:
+            yield {key: value[index] for key, value in tensors.items()}, y_batch
+
+
+class TrainingBatches:
+    """skfairnn's default ``iterator_train``: sampled batches with groups and weights.
+
+    Yields ``({"X", "group", "sample_weight"}, y)``.
+
+    Parameters
+    ----------
+    dataset : FairDataset or Subset of one
+        The packed training data (from ``fit``).
+    batch_size : int
+        Rows per batch (skorch passes ``iterator_train__batch_size`` if set,
+        otherwise the estimator's ``batch_size``).
+    """
+
+    def __init__(self, dataset, batch_size: int):
+        self.tensors, self.y, source = training_tensors(dataset)
+        if source is None:
+            raise TypeError(
+                f"{type(self).__name__} draws batches from the data that "
+                "FairNetClassifier.fit packs; it got a "
+                f"{type(dataset).__name__}. Call fit(X, y, sensitive_features=...)."
+            )
+        generator = None if source.seed is None else torch.Generator().manual_seed(source.seed + 1)
+        self.index_sampler = make_batch_sampler(
+            source.sampling,
+            groups=self.tensors["group"].cpu().numpy(),
+            y=self.y.cpu().numpy(),
+            batch_size=batch_size,
+            generator=generator,
+            n_batches=source.n_batches,
+            sample_weight=self.tensors["sample_weight"].cpu().numpy(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.index_sampler)
+
+    def __iter__(self):
+        return _cut(self.tensors, self.y, self.index_sampler, inputs_only=False)
+
+
+class EvaluationBatches:
+    """skfairnn's default ``iterator_valid``: the rows in order, inputs only.
+
+    Yields ``(X, y)`` with ``X`` a tensor (``y`` is ``None`` when predicting),
+    so skorch's ``infer`` passes ``X`` straight to the module.
+    """
+
+    def __init__(self, dataset, batch_size: int):
+        self.tensors, self.y, _ = training_tensors(dataset)
+        self.index_sampler = RandomBatchSampler(len(self.tensors["X"]), batch_size, shuffle=False)
+
+    def __len__(self) -> int:
+        return len(self.index_sampler)
+
+    def __iter__(self):
+        return _cut(self.tensors, self.y, self.index_sampler, inputs_only=True)

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""``FairPenaltyClassifier``: the intermediate base of the penalised methods.
+
+Declares the two parameters every penalised method has, ``fairness_weight``
+(:math:`\\lambda`) and ``constraint`` (one of :data:`skfairnn.cells.CONSTRAINTS`),
+with their ``_parameter_constraints`` once, and splits the penalty hook into
+``fairness_weight * fairness_loss(batch, forward)``, so that a method with
+one penalty term implements :meth:`FairPenaltyClassifier.fairness_loss` only.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import torch
+
+from ._base import FairBatch, FairNetClassifier
+from ._forward import TrainingForward
+from .cells import CONSTRAINTS
+from .gaps import fairness_gap
+from .modules import MLP
+from .utils._sklearn import Interval, StrOptions
+
+__all__ = ["FairPenaltyClassifier"]
+
+
+class FairPenaltyClassifier(FairNetClassifier):
+    r"""Network trained with :math:`\frac1n\sum_i w_i\ell_i + \lambda\,\mathcal L_{fair}`.
+
+    The base of every penalised method (FairReg, GCM, FAIRER, RUNNER, Fair
+    Mixup, Adversarial). A subclass implements :meth:`fairness_loss`
+    (:math:`\mathcal L_{fair}` on one batch); methods with several weighted
+    terms override :meth:`fairness_penalty` instead.
+
+    Parameters
+    ----------
+    module : nn.Module class or instance, default=MLP
+    fairness_weight : float, default=1.0
+        :math:`\lambda`; ``0`` trains without the penalty (plain ERM with the
+        same sampling).
+    constraint : {"equalized_odds", "equal_opportunity", "demographic_parity"}, \
+            default="equalized_odds"
+        The fairness criterion (:mod:`skfairnn.cells`).
+    sampling : str, default="auto"
+        ``"auto"`` is the papers' loop for ``constraint`` (group-balanced
+        batches for demographic parity, cell-balanced otherwise).
+    **kwargs
+        Any :class:`~skfairnn.FairNetClassifier` parameter.
+    """
+
+    _parameter_constraints = {
+        **FairNetClassifier._parameter_constraints,
+        "fairness_weight": [Interval(Real, 0, None, closed="left")],
+        "constraint": [StrOptions(set(CONSTRAINTS))],
+    }
+    _fairness_weights = ("fairness_weight",)
+
+    def __init__(
+        self,
+        module=MLP,
+        *,
+        fairness_weight=1.0,
+        constraint="equalized_odds",
+        sampling="auto",
+        **kwargs,
+    ):
+        super().__init__(module, sampling=sampling, **kwargs)
+        self.fairness_weight = fairness_weight
+        self.constraint = constraint
+
+    def fairness_penalty(self, batch: FairBatch, forward: TrainingForward):
+        """``fairness_weight * fairness_loss(batch, forward)``; ``None`` when the weight is 0."""
+        if not self.fairness_weight:
+            return None
+        loss = self.fairness_loss(batch, forward)
+        return None if loss is None else self.fairness_weight * loss
+
+    def fairness_loss(self, batch: FairBatch, forward: TrainingForward) -> torch.Tensor:
+        r""":math:`\mathcal L_{fair}` of one training batch (before ``fairness_weight``).
+
+        Parameters
+        ----------
+        batch : FairBatch
+            Inputs, labels, group codes and weights of the batch.
+        forward : TrainingForward
+            What :meth:`training_forward` produced for the batch.
+
+        Returns
+        -------
+        Tensor
+            A scalar attached to the graph.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement fairness_loss(batch, forward) "
+            "or override fairness_penalty."
+        )
+
+    def relaxed_gap(self, batch: FairBatch, logits: torch.Tensor) -> torch.Tensor:
+        """The relaxed gap of ``constraint`` on the probabilities ``sigmoid(logits)``."""
+        return fairness_gap(
+            self.constraint,
+            torch.sigmoid(logits),
+            batch.y,
+            batch.group,
+            batch.n_groups,
+            batch.sample_weight,
+        )
