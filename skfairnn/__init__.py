@@ -2,6 +2,7 @@
 """skfairnn: fairness-aware deep-learning classifiers for scikit-learn."""
 
 from ._base import FairBatch, FairNetClassifier
+from ._penalty import FairPenaltyClassifier
 from .exceptions import CollapseWarning, FairnessWarning, InfluenceSolveWarning
 from .methods import (
     AdversarialClassifier,
@@ -23,6 +24,7 @@ __version__ = "0.2.0.dev0"
 __all__ = [
     "FairBatch",
     "FairNetClassifier",
+    "FairPenaltyClassifier",
     "FairnessWarning",
     "CollapseWarning",
     "InfluenceSolveWarning",
