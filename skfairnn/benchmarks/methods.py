@@ -20,6 +20,7 @@ from ..methods import (
     AdversarialClassifier,
     ERMClassifier,
     FairerClassifier,
+    FairMixupClassifier,
     FairRegClassifier,
     GCMClassifier,
     RunnerClassifier,
@@ -95,6 +96,17 @@ register_method(
     lambda constraint, random_state, quick: constrained(
         FairRegClassifier, constraint, random_state, quick,
         fairness_weight=0.5 if constraint == "demographic_parity" else 2.0,
+    ),
+)  # fmt: skip
+# Fair Mixup: the authors' Adult loop (adult/utils.py): t ~ Beta(1, 1), one per label cell pair,
+# input mixup, derivative of the sigmoid output; lambda as fairreg's (inside the README's
+# 0.1-0.7 for DP and 0.5-5 for EO; lambda 2 is the EO setting of GCM's Adult comparison).
+register_method(
+    "fair_mixup",
+    lambda constraint, random_state, quick: constrained(
+        FairMixupClassifier, constraint, random_state, quick,
+        fairness_weight=0.5 if constraint == "demographic_parity" else 2.0,
+        alpha=1.0, scale="probability",
     ),
 )  # fmt: skip
 # GCM: the authors' Adult runs (run_MNIGA.py): 20 epochs, lambda 1 for T=0 and 3 for T=2,

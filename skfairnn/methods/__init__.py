@@ -3,6 +3,7 @@
 
 from .adversarial import AdversarialClassifier
 from .erm import ERMClassifier
+from .fair_mixup import FairMixupClassifier
 from .fairer import FairerClassifier
 from .fairreg import FairRegClassifier
 from .gcm import GCMClassifier
@@ -11,6 +12,7 @@ from .runner import RunnerClassifier
 __all__ = [
     "AdversarialClassifier",
     "ERMClassifier",
+    "FairMixupClassifier",
     "FairRegClassifier",
     "FairerClassifier",
     "GCMClassifier",

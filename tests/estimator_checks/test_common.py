@@ -19,6 +19,7 @@ from skfairnn import (
     AdversarialClassifier,
     ERMClassifier,
     FairerClassifier,
+    FairMixupClassifier,
     FairRegClassifier,
     GCMClassifier,
     KamiranCaldersReweighter,
@@ -32,6 +33,7 @@ FAST = dict(max_epochs=30, lr=1e-2, batch_size=64, module__hidden_sizes=(32,), r
 ESTIMATORS = [
     ERMClassifier(**FAST),
     FairRegClassifier(**FAST),
+    FairMixupClassifier(**FAST),
     AdversarialClassifier(**FAST),
     RunnerClassifier(**FAST),
     GCMClassifier(**FAST),

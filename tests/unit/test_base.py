@@ -10,7 +10,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skfairnn import ERMClassifier, FairnessWarning, FairRegClassifier
+from skfairnn import ERMClassifier, FairMixupClassifier, FairnessWarning, FairRegClassifier
 from skfairnn.modules import ConvNet
 
 SMALL = dict(max_epochs=3, batch_size=64, module__hidden_sizes=(8,), random_state=0)
@@ -209,11 +209,12 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.parametrize("cls", [FairRegClassifier, FairMixupClassifier])
 @pytest.mark.parametrize("make, params, message", BAD_INPUTS)
-def test_bad_input_raises_a_clear_error(data, make, params, message):
+def test_bad_input_raises_a_clear_error(data, make, params, message, cls):
     X, y, A = make(*data)
     with pytest.raises((ValueError, TypeError), match=message):
-        FairRegClassifier(**SMALL, **params).fit(X, y, sensitive_features=A)
+        cls(**SMALL, **params).fit(X, y, sensitive_features=A)
 
 
 def test_bad_sample_weight(data):
