@@ -360,6 +360,17 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         return any(getattr(self, name) for name in self._fairness_weights)
 
     # ------------------------------------------------------- sklearn contract
+    def _get_param_names(self):
+        """skorch's parameter names without its own bookkeeping ``_params_to_validate``.
+
+        skorch lists every instance attribute not ending in ``_`` as a
+        parameter, its private ``_params_to_validate`` set included, which
+        scikit-learn's ``set_params`` checks then overwrite. skfairnn stores
+        no private attribute of its own (a fitted network holds skorch's
+        attributes and public ones ending in ``_``).
+        """
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
     def _check_parameter_table(self):
         """Validate single parameters against ``_parameter_constraints`` (once per fit)."""
         params = {k: getattr(self, k) for k in self._parameter_constraints if hasattr(self, k)}

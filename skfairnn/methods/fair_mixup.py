@@ -22,9 +22,9 @@ from numbers import Real
 
 import torch
 
-from .._base import FairNetClassifier
-from .._group_gradients import cell_codes, cell_pairs
-from ..gaps import CONSTRAINTS, group_means
+from .._penalty import FairPenaltyClassifier
+from ..cells import cell_codes, cell_pairs
+from ..gaps import group_means
 from ..modules import MLP
 from ..utils._sklearn import Interval, StrOptions
 
@@ -217,7 +217,7 @@ def mixup_path_penalty(
     return (coef.to(slopes.dtype) * slopes.abs()).sum()
 
 
-class FairMixupClassifier(FairNetClassifier):
+class FairMixupClassifier(FairPenaltyClassifier):
     r"""Network trained with Fair Mixup's path regulariser ("FairReg (Aug)").
 
     Minimises
@@ -303,9 +303,7 @@ class FairMixupClassifier(FairNetClassifier):
     """
 
     _parameter_constraints = {
-        **FairNetClassifier._parameter_constraints,
-        "fairness_weight": [Interval(Real, 0, None, closed="left")],
-        "constraint": [StrOptions(set(CONSTRAINTS))],
+        **FairPenaltyClassifier._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "scale": [StrOptions(set(SCALES))],
     }
@@ -321,16 +319,20 @@ class FairMixupClassifier(FairNetClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(module, sampling=sampling, **kwargs)
-        self.fairness_weight = fairness_weight
-        self.constraint = constraint
+        super().__init__(
+            module,
+            fairness_weight=fairness_weight,
+            constraint=constraint,
+            sampling=sampling,
+            **kwargs,
+        )
         self.alpha = alpha
         self.scale = scale
 
-    def fairness_loss(self, batch, y_logits, training):
+    def fairness_loss(self, batch, forward):
         """Path regulariser of the batch (see :func:`mixup_path_penalty`)."""
         return mixup_path_penalty(
-            self.infer,
+            self.network_logits,
             batch.X,
             batch.y,
             batch.group,

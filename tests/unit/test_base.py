@@ -10,7 +10,13 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skfairnn import ERMClassifier, FairMixupClassifier, FairnessWarning, FairRegClassifier
+from skfairnn import (
+    ERMClassifier,
+    FairMixupClassifier,
+    FairnessWarning,
+    FairRegClassifier,
+    GCMClassifier,
+)
 from skfairnn.modules import ConvNet
 
 SMALL = dict(max_epochs=3, batch_size=64, module__hidden_sizes=(8,), random_state=0)
@@ -255,3 +261,45 @@ def test_diverging_training_raises_a_clear_error(data):
     X, y, _ = data
     with pytest.raises(FloatingPointError, match="training diverged. Lower lr"):
         ERMClassifier(**{**SMALL, "lr": 1e30}, optimizer=torch.optim.SGD).fit(X * 1e10, y)
+
+
+def test_iterator_train_batch_size_is_honoured(data):
+    X, y, A = data
+    n = 200
+    clf = FairRegClassifier(
+        batch_size=100,
+        iterator_train__batch_size=10,
+        sampling="random",
+        max_epochs=1,
+        module__hidden_sizes=(4,),
+        random_state=0,
+    ).fit(X[:n], y[:n], sensitive_features=A[:n])
+    assert clf.history[-1, "train_batch_count"] == n // 10
+    assert {b["train_batch_size"] for b in clf.history[-1, "batches"]} == {10}
+    # the evaluation iterator's batch size only changes how predictions are batched
+    other = clone(clf).set_params(iterator_valid__batch_size=7)
+    other.fit(X[:n], y[:n], sensitive_features=A[:n])
+    np.testing.assert_allclose(
+        other.decision_function(X[:20]), clf.decision_function(X[:20]), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_fit_leaves_no_private_state_on_the_estimator(data):
+    from skorch import NeuralNet
+
+    X, y, A = data
+    clf = GCMClassifier(**SMALL).fit(X, y, sensitive_features=A)
+    plain = NeuralNet(
+        torch.nn.Linear(X.shape[1], 1),
+        torch.nn.BCEWithLogitsLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+    plain.fit(X.astype(np.float32), y.astype(np.float32)[:, None])
+    skorch_private = {k for k in vars(plain) if k.startswith("_")}
+    ours = {k for k in vars(clf) if k.startswith("_")}
+    assert ours <= skorch_private, ours - skorch_private
+    assert clf.n_groups_ == 2
+    # the per-fit objects (tensors, generator) are not pickled with the model
+    assert b"Generator" not in pickle.dumps(clf)
