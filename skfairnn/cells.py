@@ -9,9 +9,11 @@ compares; the estimators' ``constraint`` options, the batch samplers, the
 relaxed gaps (:mod:`skfairnn.gaps`), the neuron and influence diagnostics and
 the pruner all derive from it.
 
-Cell codes are *label-major*: ``code = y * n_groups + group`` for the
+Cell codes are *group-major*: ``code = 2 * group + y`` for the
 label-conditional constraints and ``code = group`` for demographic parity, so
-a vector of per-cell statistics reshapes to ``(n_labels, n_groups)``.
+a vector of per-cell statistics reshapes to ``(n_groups, 2)`` and the cells
+of one group are adjacent (the order in which the balanced samplers and the
+per-cell forward visit them).
 
 fairlearn's Moment names are accepted as documented aliases where a function
 takes a constraint name from a user (:func:`check_constraint`):
@@ -105,27 +107,25 @@ def cell_codes(group, y, constraint: str, n_groups: int):
     Returns
     -------
     codes : same type as ``group``
-        ``group`` for demographic parity, ``y * n_groups + group`` otherwise.
+        ``group`` for demographic parity, ``2 * group + y`` otherwise.
     n_cells : int
         ``n_groups`` or ``2 * n_groups``.
     """
     if constraint == "demographic_parity":
         return group, n_groups
     if isinstance(group, torch.Tensor):
-        return y.long() * n_groups + group.long(), 2 * n_groups
-    return np.asarray(y).astype(np.int64) * n_groups + np.asarray(group), 2 * n_groups
+        return group.long() * 2 + y.long(), 2 * n_groups
+    return np.asarray(group).astype(np.int64) * 2 + np.asarray(y).astype(np.int64), 2 * n_groups
 
 
-def cell_group_label(code: int, constraint: str, n_groups: int) -> tuple[int, int | None]:
+def cell_group_label(code: int, constraint: str) -> tuple[int, int | None]:
     """``(group, label)`` of a cell code; the label is ``None`` for demographic parity."""
     if constraint == "demographic_parity":
         return code, None
-    return code % n_groups, code // n_groups
+    return code // 2, code % 2
 
 
-def cell_pairs(
-    codes: Sequence[int], constraint: str, n_groups: int
-) -> list[list[tuple[int, int]]]:
+def cell_pairs(codes: Sequence[int], constraint: str) -> list[list[tuple[int, int]]]:
     """Positions (into ``codes``) of the cell pairs to compare, one list per label.
 
     Demographic parity compares every pair of groups; equalized odds compares
@@ -137,7 +137,7 @@ def cell_pairs(
         members = [
             position
             for position, code in enumerate(codes)
-            if cell_group_label(code, constraint, n_groups)[1] == label
+            if cell_group_label(code, constraint)[1] == label
         ]
         out.append(list(combinations(members, 2)))
     return out

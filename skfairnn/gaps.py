@@ -140,7 +140,7 @@ def equalized_odds_gap(
     """
     cells, n_cells = cell_codes(groups, y, "equalized_odds", n_groups)  # one index_add
     means, totals = group_means(scores, cells, n_cells, weights)
-    per_label = group_spread(means.view(2, n_groups), totals.view(2, n_groups))
+    per_label = group_spread(means.view(n_groups, 2).T, totals.view(n_groups, 2).T)
     if agg == "sum":
         return per_label.sum()
     if agg == "max":

@@ -26,6 +26,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from .cells import cell_codes
+
 __all__ = [
     "SAMPLINGS",
     "SAMPLING_OPTIONS",
@@ -213,7 +215,7 @@ def _strata(sampling: str, groups: np.ndarray, y: np.ndarray) -> np.ndarray | No
         return None
     if sampling == "group_balanced":
         return np.asarray(groups)
-    return np.asarray(groups) * 2 + np.asarray(y)
+    return cell_codes(groups, y, "equalized_odds", 0)[0]
 
 
 def label_prior(sampling: str, *, groups, y, sample_weight=None) -> float:
