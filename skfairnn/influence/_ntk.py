@@ -37,6 +37,7 @@ from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from ..modules import as_logits, eval_mode
+from ._functional import iter_chunks
 
 __all__ = [
     "OUTPUTS",
@@ -83,11 +84,6 @@ def functional_output(
     return params, f
 
 
-def _chunks(n: int, chunk_size: int):
-    for start in range(0, n, chunk_size):
-        yield slice(start, min(start + chunk_size, n))
-
-
 def _as_tensor(X, device) -> torch.Tensor:
     return torch.as_tensor(X, dtype=torch.float32, device=device)
 
@@ -95,7 +91,7 @@ def _as_tensor(X, device) -> torch.Tensor:
 def _weighted_output_gradient(f, params, X, coef, chunk_size, device) -> dict:
     """``∇_θ Σ_j coef_j f(x_j)``, accumulated over chunks of rows."""
     total = {k: torch.zeros_like(v) for k, v in params.items()}
-    for rows in _chunks(len(X), chunk_size):
+    for rows in iter_chunks(len(X), chunk_size):
         Xc = _as_tensor(X[rows], device)
         cc = _as_tensor(coef[rows], device)
         part = grad(lambda p, Xc=Xc, cc=cc: (f(p, Xc) * cc).sum())(params)
@@ -144,7 +140,7 @@ def ntk_weighted_sum(
         params, f = functional_output(module, output)
         direction = _weighted_output_gradient(f, params, X, coef, chunk_size, device)
         parts = []
-        for rows in _chunks(len(X_query), chunk_size):
+        for rows in iter_chunks(len(X_query), chunk_size):
             Xc = _as_tensor(X_query[rows], device)
             _, tangent = jvp(lambda p, Xc=Xc: f(p, Xc), (params,), (direction,))
             parts.append(tangent.detach())
@@ -194,7 +190,7 @@ def ntk_diagonal(
         params, f = functional_output(module, output)
         parts = [
             _per_sample_output_grads(f, params, _as_tensor(X[rows], device)).square().sum(1)
-            for rows in _chunks(len(X), chunk_size)
+            for rows in iter_chunks(len(X), chunk_size)
         ]
     return torch.cat(parts).detach() if parts else torch.zeros(0, device=device)
 
@@ -211,7 +207,7 @@ def network_outputs(
     device = next(module.parameters()).device
     with eval_mode(module):
         params, f = functional_output(module, output)
-        parts = [f(params, _as_tensor(X[rows], device)) for rows in _chunks(len(X), chunk_size)]
+        parts = [f(params, _as_tensor(X[rows], device)) for rows in iter_chunks(len(X), chunk_size)]
     return torch.cat(parts) if parts else torch.zeros(0, device=device)
 
 

@@ -18,7 +18,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_array
 
 from .._base import FairNetClassifier
@@ -280,7 +280,7 @@ class InfluencePruner(BaseEstimator):
             self.estimator_,
             X[order],
             np.asarray(y)[order],
-            _take(sensitive_features, order),
+            _safe_indexing(sensitive_features, order),
             constraint=self.constraint,
             surrogate=self.surrogate,
             output=self.output,
@@ -344,10 +344,3 @@ def _within_cell_quantiles(key, y, sensitive_features) -> np.ndarray:
     position = np.empty(len(key))
     position[order] = np.arange(len(key)) - starts[cell[order]] + 1
     return position / sizes[cell]
-
-
-def _take(values, index):
-    """Rows ``index`` of an array, list, Series or DataFrame."""
-    if hasattr(values, "iloc"):
-        return values.iloc[index]
-    return np.asarray(values)[index]
