@@ -41,6 +41,7 @@ from torch import nn
 
 from .cells import check_constraint
 from .gaps import spread_by_label
+from .modules import WEIGHTED_LAYERS, find_layers
 
 __all__ = [
     "ACTIVATION_TYPES",
@@ -53,6 +54,7 @@ __all__ = [
     "neuron_importance",
     "neuron_discrimination",
     "IMPORTANCES",
+    "unit_importance",
 ]
 
 #: modules recognised as the non-linearity that follows a weighted layer
@@ -72,18 +74,6 @@ ACTIVATION_TYPES = (
     nn.Softplus,
     nn.Hardtanh,
     nn.Hardswish,
-)
-_WEIGHTED = (nn.Linear, nn.Conv2d)
-
-_MSG_NO_LAYERS = (
-    "{module} has no hidden nn.Linear/nn.Conv2d layer to diagnose (layers are found among "
-    "registered submodules; the last weighted layer is the output layer). Pass the layer "
-    "names explicitly with the `layers` parameter, e.g. layers=['fc1', 'fc2'] "
-    "(keys of dict(module.named_modules()))."
-)
-_MSG_BAD_LAYER = (
-    "layers: {name!r} is not an nn.Linear or nn.Conv2d submodule of {module}; "
-    "available: {available}."
 )
 _MSG_CALLS = (
     "Layer {name!r} was called {count} times in one forward pass of {module}; its neurons' "
@@ -158,7 +148,8 @@ def find_neuron_layers(module: nn.Module, layers: Sequence[str] | None = None) -
     layers : sequence of str, default=None
         Names of ``nn.Linear``/``nn.Conv2d`` submodules. ``None`` takes every
         such layer except the last registered one (the output layer), as
-        RUNNER diagnoses the hidden layers.
+        RUNNER diagnoses the hidden layers (:func:`skfairnn.modules.find_layers`
+        with ``output_layer=False``).
 
     Raises
     ------
@@ -166,26 +157,9 @@ def find_neuron_layers(module: nn.Module, layers: Sequence[str] | None = None) -
         If a named layer is missing or not ``nn.Linear``/``nn.Conv2d``, or if
         ``layers=None`` and the module has no hidden weighted layer.
     """
-    modules = dict(module.named_modules())
-    weighted = [name for name, sub in modules.items() if isinstance(sub, _WEIGHTED)]
-    if layers is None:
-        names = weighted[:-1]
-        if not names:
-            raise ValueError(_MSG_NO_LAYERS.format(module=type(module).__name__))
-    else:
-        if isinstance(layers, str):
-            raise TypeError(f"layers must be a list of module names; got the string {layers!r}.")
-        names = list(layers)
-        if not names:
-            raise ValueError("layers must name at least one layer; got an empty list.")
-        for name in names:
-            if name not in modules or not isinstance(modules[name], _WEIGHTED):
-                raise ValueError(
-                    _MSG_BAD_LAYER.format(
-                        name=name, module=type(module).__name__, available=weighted
-                    )
-                )
-    return [NeuronLayer(name, modules[name]) for name in names]
+    return [
+        NeuronLayer(name, layer) for name, layer in find_layers(module, layers, output_layer=False)
+    ]
 
 
 @dataclass
@@ -301,7 +275,7 @@ class ActivationRecorder:
             if isinstance(sub, ACTIVATION_TYPES):
                 self._handles.append(sub.register_forward_pre_hook(self._input_hook(name)))
                 self._handles.append(sub.register_forward_hook(self._output_hook(name, True, True)))
-            elif isinstance(sub, _WEIGHTED):
+            elif isinstance(sub, WEIGHTED_LAYERS):
                 keep = name in diagnosed
                 self._handles.append(
                     sub.register_forward_hook(self._output_hook(name, False, keep))
@@ -456,7 +430,14 @@ def n_selected(top_k, n_neurons: int, name: str = "") -> int:
     return max(1, math.floor(top_k * n_neurons + 1e-9))
 
 
-def _elementwise(weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def unit_importance(weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    r"""First-order importance of each output unit: :math:`\sum_j (w_{mj}\, g_{mj})^2`.
+
+    One score per output row (neuron) or channel (filter, summed over its
+    kernel) of ``weight``, from the gradient ``grad`` of a gap or loss:
+    RUNNER's Eq. (6) as in the authors' code (``importance="elementwise"``)
+    and FAIRER's Eq. (8) at unit granularity.
+    """
     return (weight * grad).pow(2).flatten(1).sum(1)
 
 
@@ -465,7 +446,7 @@ def _neuron(weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 
 #: per-neuron aggregations of the first-order Taylor term w ⊙ ∂Gap/∂w (RUNNER Eq. 6)
-IMPORTANCES = {"elementwise": _elementwise, "neuron": _neuron}
+IMPORTANCES = {"elementwise": unit_importance, "neuron": _neuron}
 
 
 def neuron_importance(
@@ -513,5 +494,5 @@ def neuron_discrimination(
         which is :math:`|E_0 f_m - E_1 f_m|` for two groups; 0 where fewer
         than two groups are present.
     """
-    check_constraint(constraint)
+    constraint = check_constraint(constraint)
     return spread_by_label(activations, y, groups, n_groups, constraint, weights)

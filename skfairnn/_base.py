@@ -53,6 +53,7 @@ from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_f
 from .modules import MLP, as_logits
 from .sampling import SAMPLING_OPTIONS, label_prior, resolve_sampling
 from .utils._sklearn import Interval, StrOptions, validate_parameter_constraints
+from .utils._validation import check_sample_weight
 
 __all__ = ["FairNetClassifier", "FairBatch"]
 
@@ -453,21 +454,6 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             self.sensitive_groups_ = groups.labels
         return groups
 
-    @staticmethod
-    def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
-        if sample_weight is None:
-            return np.ones(n_samples, dtype=np.float32)
-        weight = np.asarray(_to_numpy(sample_weight), dtype=np.float64)
-        if weight.ndim != 1 or len(weight) != n_samples:
-            raise ValueError(f"sample_weight must have shape ({n_samples},); got {weight.shape}.")
-        if not np.all(np.isfinite(weight)) or (weight < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative.")
-        if weight.sum() <= 0:
-            raise ValueError("sample_weight sums to zero; at least one row needs weight.")
-        # Mean 1 over the rows that are drawn (zero-weight rows never are), so that
-        # 0/1 weights train exactly like the kept subset alone.
-        return (weight / weight[weight > 0].mean()).astype(np.float32)
-
     def _pack(self, X, y, sensitive_features, sample_weight, *, reset: bool) -> FairDataset:
         """Validate and encode the training data into one :class:`FairDataset`."""
         X, y = validate_data(self, _to_numpy(X), _to_numpy(y), reset=reset, **self._X_CHECKS)
@@ -477,7 +463,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         if reset:
             self.input_shape_ = X.shape[1:]
             self.n_groups_ = groups.n_groups
-        weight = self._check_sample_weight(sample_weight, len(X))
+        weight = check_sample_weight(sample_weight, len(X), dtype=np.float32)
         sampling = self._sampler_name()
         self.training_label_prior_ = label_prior(
             sampling, groups=groups.codes, y=y_encoded, sample_weight=weight

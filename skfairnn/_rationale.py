@@ -9,35 +9,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["resolve_layers", "taylor_importance", "scaled_cosine"]
+from ._activations import unit_importance
 
-
-def resolve_layers(module: torch.nn.Module, layers) -> list[tuple[str, torch.nn.Module]]:
-    """``(name, layer)`` pairs: ``find_layers(module)`` or the layers named in ``layers``.
-
-    Raises
-    ------
-    ValueError
-        If a name is not a submodule of ``module`` or has no ``weight`` tensor.
-    """
-    from .modules import find_layers
-
-    if layers is None:
-        return find_layers(module)
-    named = dict(module.named_modules())
-    missing = [name for name in layers if name not in named]
-    weightless = [
-        name
-        for name in layers
-        if name in named and not isinstance(getattr(named[name], "weight", None), torch.Tensor)
-    ]
-    if missing or weightless or not layers:
-        raise ValueError(
-            f"layers must name submodules of {type(module).__name__} that have a weight "
-            f"tensor; unknown: {missing}, without weight: {weightless}. Weighted layers: "
-            f"{[name for name, _ in find_layers(module)]}."
-        )
-    return [(name, named[name]) for name in layers]
+__all__ = ["taylor_importance", "scaled_cosine"]
 
 
 def taylor_importance(weight: torch.Tensor, grad: torch.Tensor, granularity: str) -> torch.Tensor:
@@ -47,10 +21,9 @@ def taylor_importance(weight: torch.Tensor, grad: torch.Tensor, granularity: str
     ``"unit"``: summed over each output unit's fan-in (and kernel), one score
     per neuron or filter (the authors' code).
     """
-    score = (weight * grad).square()
     if granularity == "unit":
-        return score.reshape(score.shape[0], -1).sum(1)
-    return score.reshape(-1)
+        return unit_importance(weight, grad)
+    return (weight * grad).square().reshape(-1)
 
 
 def _unit_max(v: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,7 @@ from sklearn.metrics import make_scorer
 
 from skfairnn._decision import COLLAPSE_AUC
 from skfairnn.groups import EncodedGroups, encode_sensitive_features
+from skfairnn.utils._validation import check_sample_weight
 
 __all__ = [
     "group_rates",
@@ -89,7 +90,6 @@ _MSG_Y_PRED_LABELS = (
     "y_pred must hold labels of y_true ({labels}) or scores of the positive class in "
     "[0, 1]; got the unknown label(s) {unknown}."
 )
-_MSG_WEIGHT = "sample_weight must be finite and non-negative; got {problem}."
 _MSG_AGG = "agg must be one of 'sum', 'max'; got {agg!r}."
 _MSG_METRIC = (
     "metric must be a callable, one of {names} or the name of a fairness metric of "
@@ -192,18 +192,6 @@ def _positive_scores(y_pred, labels: list, pos_label) -> np.ndarray:
     return scores
 
 
-def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
-    """Return the weights as floats (ones when None), finite and non-negative."""
-    if sample_weight is None:
-        return np.ones(n_samples)
-    weight = _as_1d(sample_weight, "sample_weight").astype(float)
-    if not np.isfinite(weight).all():
-        raise ValueError(_MSG_WEIGHT.format(problem="NaN or infinite values"))
-    if (weight < 0).any():
-        raise ValueError(_MSG_WEIGHT.format(problem=f"minimum {weight.min()}"))
-    return weight
-
-
 # ----------------------------------------------------------------------------------------------
 # The primitive
 
@@ -277,7 +265,7 @@ def group_rates(
     )
     positive, labels = _binary_target(y_true, pos_label)
     scores = _positive_scores(y_pred, labels, pos_label)
-    weight = _check_sample_weight(sample_weight, n_samples)
+    weight = check_sample_weight(sample_weight, n_samples, normalize=False)
     groups = encode_sensitive_features(sensitive_features, n_samples=n_samples)
     return _rates_table(positive, scores, weight, groups)
 

@@ -7,13 +7,18 @@ probability of the positive class. :class:`MLP` is the default (the papers'
 120→200→200→1 Adult network with ``hidden_sizes=(200, 200)``); :class:`ConvNet`
 is a small CNN for image inputs of shape ``(n, C, H, W)``.
 
-Layer discovery (used by the methods that look inside the network, FAIRER and
-RUNNER, and by the diagnostics): :func:`find_layers` returns the
-``nn.Linear``/``nn.Conv2d`` submodules in registration order; the last one is
-taken as the output layer. Custom modules work as long as their weighted layers
-are registered submodules; methods that need specific layers accept their
-qualified names (``dict(module.named_modules())`` keys) through a ``layers``
-parameter.
+Losses: :class:`HingeLoss` (the training loss of Wang, Wang & Liu's code), for
+``criterion=HingeLoss``.
+
+Layer discovery, the one rule used by every method that looks inside the
+network (FAIRER, RUNNER), by the diagnostics and by the influence functions:
+:func:`find_layers` returns the :data:`WEIGHTED_LAYERS` submodules
+(``nn.Linear``/``nn.Conv2d``) in registration order, the last one being the
+output layer, or checks the layers a user names through a ``layers``
+parameter (qualified names, keys of ``dict(module.named_modules())``). Custom
+modules work as long as their weighted layers are registered submodules.
+:func:`as_logits` maps a module's output, ``(n,)`` or ``(n, 1)``, to one logit
+per row.
 """
 
 from __future__ import annotations
@@ -25,15 +30,31 @@ import torch
 from torch import nn
 
 __all__ = [
-    "MLP",
-    "ConvNet",
-    "LogisticRegressionModule",
-    "find_layers",
-    "eval_mode",
     "ACTIVATIONS",
+    "MLP",
+    "WEIGHTED_LAYERS",
+    "ConvNet",
+    "HingeLoss",
+    "LogisticRegressionModule",
+    "as_logits",
+    "eval_mode",
+    "find_layers",
 ]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+
+#: the layers whose output units (features, channels) are a network's neurons
+WEIGHTED_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d)
+
+_MSG_LOGITS = (
+    "{name} must return one logit per row, of shape (n,) or (n, 1); got shape {shape}."
+)
+_MSG_NO_LAYERS = (
+    "{module} has no {hidden}{types} layer{why}; pass the layer names explicitly through "
+    "the `layers` parameter (keys of dict(module.named_modules())); its {types} layers: "
+    "{found}."
+)
+_MSG_BAD_LAYER = "layers: {name!r} is not an {types} submodule of {module}; available: {available}."
 
 
 @contextmanager
@@ -135,39 +156,117 @@ class ConvNet(nn.Module):
         return self.head(self.pool(self.features(X)).flatten(1)).squeeze(-1)
 
 
-def find_layers(
-    module: nn.Module, types: tuple[type, ...] = (nn.Linear, nn.Conv2d)
-) -> list[tuple[str, nn.Module]]:
-    """Weighted layers of ``module`` in registration order, as ``(name, layer)``.
-
-    Raises
-    ------
-    ValueError
-        If ``module`` has no layer of the given types.
-    """
-    layers = [(name, layer) for name, layer in module.named_modules() if isinstance(layer, types)]
-    if not layers:
-        raise ValueError(
-            f"{type(module).__name__} has no {'/'.join(t.__name__ for t in types)} layer; "
-            "pass the layer names explicitly through the estimator's `layers` parameter."
-        )
-    return layers
-
-
 def as_logits(output: torch.Tensor, module: nn.Module | None = None) -> torch.Tensor:
-    """A module's output as one logit per row: shape ``(n,)`` from ``(n,)`` or ``(n, 1)``.
+    """One logit per row: a module's output of shape ``(n,)`` or ``(n, 1)`` as ``(n,)``.
 
     Raises
     ------
     ValueError
-        If the output has another shape, naming the module when given.
+        For any other shape (e.g. two logits per row: skfairnn is binary),
+        naming ``module``'s class when given.
     """
+    if output.dim() == 1:
+        return output
     if output.dim() == 2 and output.shape[1] == 1:
         return output[:, 0]
-    if output.dim() != 1:
-        name = type(module).__name__ if module is not None else "module"
-        raise ValueError(
-            f"module must return one logit per row (shape (n,) or (n, 1)); "
-            f"{name} returned shape {tuple(output.shape)}."
-        )
-    return output
+    name = "The module" if module is None else type(module).__name__
+    raise ValueError(_MSG_LOGITS.format(name=name, shape=tuple(output.shape)))
+
+
+class HingeLoss(nn.Module):
+    """Hinge loss on logits, ``max(0, 1 - (2y - 1) f)``: the training loss of [1]_'s code.
+
+    Use as ``FairRegClassifier(criterion=HingeLoss)``; targets are 0/1.
+
+    Parameters
+    ----------
+    reduction : {"none", "mean", "sum"}, default="mean"
+
+    References
+    ----------
+    .. [1] Wang, Wang & Liu, "Understanding Instance-Level Impact of Fairness
+       Constraints", ICML 2022.
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = torch.relu(1.0 - (2.0 * target - 1.0) * logits)
+        if self.reduction == "mean":
+            return loss.mean()
+        return loss.sum() if self.reduction == "sum" else loss
+
+
+def _type_names(types: tuple[type, ...], sep: str = " or ") -> str:
+    return sep.join(f"nn.{t.__name__}" for t in types)
+
+
+def find_layers(
+    module: nn.Module,
+    layers: Sequence[str] | None = None,
+    *,
+    types: tuple[type[nn.Module], ...] = WEIGHTED_LAYERS,
+    output_layer: bool = True,
+) -> list[tuple[str, nn.Module]]:
+    """The layers of ``module`` to look at, as ``(name, layer)``.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network.
+    layers : sequence of str, default=None
+        Qualified names of submodules (keys of ``dict(module.named_modules())``),
+        returned in the given order, each checked to be one of ``types``.
+        ``None`` finds every submodule of ``types`` in registration order.
+    types : tuple of nn.Module classes, default=WEIGHTED_LAYERS
+        The layer types (``nn.Linear`` and ``nn.Conv2d``).
+    output_layer : bool, default=True
+        With ``layers=None``: keep the last found layer, taken as the output
+        layer. ``False`` returns the hidden layers only (RUNNER diagnoses
+        those). Ignored for named layers.
+
+    Returns
+    -------
+    list of (str, nn.Module)
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is a string rather than a list of names.
+    ValueError
+        Naming ``layers``, if it is empty or names a missing submodule or one
+        of another type, or if ``layers=None`` finds no layer.
+    """
+    named = dict(module.named_modules())
+    found = [name for name, sub in named.items() if isinstance(sub, types)]
+    if layers is None:
+        names = found if output_layer else found[:-1]
+        if not names:
+            raise ValueError(
+                _MSG_NO_LAYERS.format(
+                    module=type(module).__name__,
+                    hidden="" if output_layer else "hidden ",
+                    types=_type_names(types, "/"),
+                    why="" if output_layer else " (the last one is the output layer)",
+                    found=found,
+                )
+            )
+        return [(name, named[name]) for name in names]
+    if isinstance(layers, str):
+        raise TypeError(f"layers must be a list of module names; got the string {layers!r}.")
+    names = list(layers)
+    if not names:
+        raise ValueError("layers must name at least one layer; got an empty list.")
+    for name in names:
+        if not isinstance(named.get(name), types):
+            raise ValueError(
+                _MSG_BAD_LAYER.format(
+                    name=name,
+                    types=_type_names(types),
+                    module=type(module).__name__,
+                    available=found,
+                )
+            )
+    return [(name, named[name]) for name in names]

@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The papers' analysis tools: gradient, neuron and influence diagnostics, callbacks, plots."""
+"""The papers' analysis tools: gradient, neuron and influence diagnostics, callbacks, plots.
 
-from ._callbacks import ContributionDisparityLogger, NeuronParityLogger
-from ._gradient import group_contribution_disparity, neuron_parity_scores
-from ._influence import (
+The fairness influence scores (:func:`constraint_gradient`,
+:func:`fairness_influence_scores`, :func:`pairwise_fairness_influence`) are
+computed in :mod:`skfairnn.influence` and re-exported here.
+"""
+
+from ..influence import (
     constraint_gradient,
     fairness_influence_scores,
     pairwise_fairness_influence,
 )
+from ._callbacks import ContributionDisparityLogger, NeuronParityLogger
+from ._gradient import group_contribution_disparity, neuron_parity_scores
 from ._neuron_plots import plot_neuron_discrimination_buckets
 from ._neurons import (
     NeuronDiscriminationLogger,

@@ -15,9 +15,9 @@ from sklearn.utils import Bunch
 from torch.func import functional_call, vmap
 from torch.nn import functional as F
 
-from .._rationale import resolve_layers, scaled_cosine, taylor_importance
+from .._rationale import scaled_cosine, taylor_importance
 from ..gaps import group_means
-from ..modules import eval_mode
+from ..modules import as_logits, eval_mode, find_layers
 from ._probe import encode_probe
 
 __all__ = ["group_contribution_disparity", "neuron_parity_scores"]
@@ -35,16 +35,11 @@ def _pair(groups, net) -> tuple[int, int]:
         raise ValueError(f"groups must be two of {labels}; got {groups!r}.") from None
 
 
-def _logits(module, X):
-    out = module(X)
-    return out[:, 0] if out.dim() == 2 else out
-
-
 def _cell_sum_gradients(module, X, y, rows, params):
     """Gradient of the *summed* BCE of ``rows`` (GCM Eq. 6-7: n·mean gradient)."""
-    logits = _logits(module, X[rows])
+    logits = as_logits(module(X[rows]))
     loss = F.binary_cross_entropy_with_logits(logits, y[rows], reduction="sum")
-    return torch.autograd.grad(loss, params, allow_unused=True)
+    return torch.autograd.grad(loss, params, materialize_grads=True)
 
 
 def _contribution_disparity(module, X, y, group, pair, per_layer: bool) -> dict:
@@ -75,8 +70,6 @@ def _contribution_disparity(module, X, y, group, pair, per_layer: bool) -> dict:
 
 def _mean_ratio(g0, g1) -> tuple[float, int]:
     """(sum of |g0|/|g1| over elements with g1 != 0, their count)."""
-    if g0 is None or g1 is None:
-        return 0.0, 0
     keep = g1 != 0
     ratio = (g0.abs()[keep] / g1.abs()[keep]).sum()
     return float(ratio), int(keep.sum())
@@ -128,8 +121,7 @@ def group_contribution_disparity(
 
 def _group_losses(module, params, X, y, group, n_groups):
     """Mean BCE per group, as a function of the parameter dict (for vmap)."""
-    logits = functional_call(module, params, (X,))
-    logits = logits[:, 0] if logits.dim() == 2 else logits
+    logits = as_logits(functional_call(module, params, (X,)))
     per_row = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
     return group_means(per_row, group, n_groups)[0]
 
@@ -166,7 +158,7 @@ def _taylor_scores(module, layers, X, y, group, pair, unit: bool):
     scores = [[] for _ in layers]
     for a in pair:
         rows = group == a
-        loss = F.binary_cross_entropy_with_logits(_logits(module, X[rows]), y[rows])
+        loss = F.binary_cross_entropy_with_logits(as_logits(module(X[rows])), y[rows])
         for k, g in enumerate(torch.autograd.grad(loss, weights)):
             granularity = "unit" if unit else "parameter"
             scores[k].append(taylor_importance(weights[k].detach(), g, granularity))
@@ -208,7 +200,8 @@ def neuron_parity_scores(
         One score per weight, or per output neuron/filter (ablation then
         zeroes the unit's weights and bias).
     layers : list of str or None, default=None
-        Layer names; ``None``: every ``nn.Linear``/``nn.Conv2d``.
+        Names of ``nn.Linear``/``nn.Conv2d`` submodules; ``None``: every such
+        layer, the output layer included (:func:`skfairnn.modules.find_layers`).
     groups : pair of group labels, default=None
         ``None``: the first two of ``net.sensitive_groups_``.
     chunk_size : int, default=64
@@ -241,7 +234,7 @@ def neuron_parity_scores(
 
 
 def _parity(module, X, y, group, pair, method, importance, layers, chunk_size) -> Bunch:
-    found = resolve_layers(module, layers)
+    found = find_layers(module, layers)
     unit = importance == "unit"
     if method == "taylor":
         scores = _taylor_scores(module, found, X, y, group, pair, unit)

@@ -32,8 +32,9 @@ from .._activations import (
     neuron_importance,
 )
 from .._activations import neuron_discrimination as _discrimination
+from ..cells import check_constraint
 from ..gaps import fairness_gap
-from ..modules import eval_mode
+from ..modules import as_logits, eval_mode
 from ._probe import ProbeData, encode_probe, module_of, probe_for
 
 __all__ = [
@@ -50,11 +51,6 @@ def _default_layers(net, layers):
     return getattr(net, "layers_", None)
 
 
-def _forward(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    logits = module(X)
-    return logits[:, 0] if logits.dim() == 2 else logits
-
-
 def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, batch_size):
     """Per layer: (importance, discrimination) as float64 numpy arrays of shape (M,).
 
@@ -65,6 +61,7 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
     each layer with its activation call (:class:`ActivationRecorder`); the
     other chunks reuse that pairing without a graph.
     """
+    constraint = check_constraint(constraint)
     found = find_neuron_layers(module, layers)
     with eval_mode(module):
         chunks = list(torch.split(torch.arange(len(data.X), device=data.X.device), batch_size))
@@ -75,17 +72,16 @@ def _neuron_statistics(module, data: ProbeData, layers, constraint, importance, 
                     X = data.X[index]
                     if position == 0 and X.is_floating_point():
                         X = X.detach().requires_grad_(True)  # a graph even for frozen layers
-                    scores.append(torch.sigmoid(_forward(module, X)).detach())
+                    scores.append(torch.sigmoid(as_logits(module(X))).detach())
                     for name, value in recorder.activations().items():
                         outputs[name].append(neuron_activations(value).detach())
         scores = torch.cat(scores).requires_grad_(True)
         gap = fairness_gap(constraint, scores, data.y, data.group, data.n_groups)
-        (coefficient,) = torch.autograd.grad(gap, scores, allow_unused=True)
-        coefficient = torch.zeros_like(scores) if coefficient is None else coefficient
+        (coefficient,) = torch.autograd.grad(gap, scores, materialize_grads=True)
         weights = [layer.layer.weight for layer in found]
         grads = [torch.zeros_like(weight) for weight in weights]
         for index in chunks:
-            surrogate = (coefficient[index] * torch.sigmoid(_forward(module, data.X[index]))).sum()
+            surrogate = (coefficient[index] * torch.sigmoid(as_logits(module(data.X[index])))).sum()
             for total, part in zip(grads, torch.autograd.grad(surrogate, weights)):
                 total += part
     result = {}
@@ -133,7 +129,8 @@ def neuron_unfairness_importance(
     sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
         Groups.
     constraint : str, default="demographic_parity"
-        One of "demographic_parity", "equalized_odds", "equal_opportunity".
+        One of "demographic_parity", "equalized_odds", "equal_opportunity"
+        (fairlearn's "true_positive_rate_parity" is an alias of the last).
         Which relaxed gap is differentiated.
     layers : list of str, default=None
         Layers to diagnose; ``None``: the classifier's ``layers_`` if it has

@@ -1,17 +1,34 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Influence-function machinery on :mod:`torch.func`.
+"""Influence-function machinery on :mod:`torch.func`, and the fairness influence scores.
 
-Building blocks for influence-based weighting (FairIF) and fairness influence
-scores: a stateless view of a trained network (:class:`FunctionalModel`,
-optionally restricted to its last layers), per-sample loss gradients
-(``vmap(grad)``), streamed gradient–vector dot products, Hessian-vector
-products and inverse-HVP solvers (LiSSA, conjugate gradients, exact) with a
-check of their residual, and the choice of a positive semi-definite curvature
-for networks (:func:`resolve_curvature`).
+Building blocks for influence-based weighting (FairIF): a stateless view of a
+trained network (:class:`FunctionalModel`, optionally restricted to its last
+layers), per-sample loss gradients (``vmap(grad)``), streamed gradient–vector
+dot products, Hessian-vector products and inverse-HVP solvers (LiSSA,
+conjugate gradients, exact) with a check of their residual, and the choice of
+a positive semi-definite curvature for networks (:func:`resolve_curvature`).
+
+Empirical-NTK products (:func:`ntk_weighted_sum`, :func:`ntk_matrix`,
+:func:`ntk_diagonal`) and the scores of training rows built on them: the
+fairness influence scores of Wang, Wang & Liu (ICML 2022;
+:func:`constraint_gradient`, :func:`fairness_influence_scores`,
+:func:`pairwise_fairness_influence`, also exported by
+:mod:`skfairnn.diagnostics`) and the loss-gradient norms
+(:func:`loss_gradient_norms`) that :class:`~skfairnn.InfluencePruner` ranks
+rows by.
+
 Nothing here forms an ``n × P`` or ``n × n`` matrix unless asked to
-(:func:`per_sample_grads`, :func:`dense_hessian` are for small problems).
+(:func:`per_sample_grads`, :func:`dense_hessian`, :func:`ntk_matrix` are for
+small problems).
 """
 
+from ._fairness import (
+    AGGREGATES,
+    SURROGATES,
+    constraint_gradient,
+    fairness_influence_scores,
+    pairwise_fairness_influence,
+)
 from ._functional import (
     FunctionalModel,
     bce_with_logits,
@@ -32,17 +49,29 @@ from ._hessian import (
     logits_are_affine,
     resolve_curvature,
 )
-from ._ntk import network_outputs, ntk_diagonal, ntk_matrix, ntk_weighted_sum
+from ._ntk import (
+    OUTPUTS,
+    loss_gradient_norms,
+    network_outputs,
+    ntk_diagonal,
+    ntk_matrix,
+    ntk_weighted_sum,
+)
 
 __all__ = [
+    "AGGREGATES",
     "CHECK_ROWS",
     "CURVATURES",
     "FunctionalModel",
     "INVERSE_HVP_METHODS",
+    "OUTPUTS",
+    "SURROGATES",
     "SolveCheck",
     "bce_with_logits",
+    "constraint_gradient",
     "dense_hessian",
     "estimate_top_eigenvalue",
+    "fairness_influence_scores",
     "grad_dot",
     "hvp",
     "inverse_hvp",
@@ -51,11 +80,13 @@ __all__ = [
     "iter_per_sample_grads",
     "last_layer_parameters",
     "logits_are_affine",
+    "loss_gradient_norms",
     "mean_loss_grad",
     "network_outputs",
     "ntk_diagonal",
     "ntk_matrix",
     "ntk_weighted_sum",
+    "pairwise_fairness_influence",
     "per_sample_grads",
     "resolve_curvature",
 ]

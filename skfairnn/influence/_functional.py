@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from ..modules import eval_mode, find_layers
+from ..modules import as_logits, eval_mode, find_layers
 
 __all__ = [
     "FunctionalModel",
@@ -125,7 +125,7 @@ class FunctionalModel:
         """Logits ``(n,)`` of the rows ``X`` at the parameters ``params``."""
         with eval_mode(self.module):
             out = functional_call(self.module, (params, self._frozen, self._buffers), (X,))
-        return out.reshape(X.shape[0])
+        return as_logits(out)
 
     def flatten(self, tree: dict[str, torch.Tensor]) -> torch.Tensor:
         """Concatenate a name → tensor dict into flat vectors.

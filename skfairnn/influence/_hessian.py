@@ -109,6 +109,9 @@ def _batched_hvp(model, loss, X, y, w, vectors, curvature="hessian") -> torch.Te
         products = torch.autograd.grad(
             gradient, inputs, grad_outputs=tangents, is_grads_batched=True, allow_unused=True
         )
+    # not materialize_grads=True: with is_grads_batched it returns zeros without the batch
+    # dimension (seen on torch 2.13), so a parameter whose gradient does not depend on the
+    # parameters gets its batched zeros here
     products = [torch.zeros_like(t) if p is None else p for p, t in zip(products, tangents)]
     return model.flatten(dict(zip(leaves, products))).detach()
 

@@ -18,7 +18,9 @@ the batched output in the direction ``g``) give all ``n`` sums: linear in
 
 :func:`ntk_matrix` (explicit kernel from per-sample gradients,
 ``vmap(grad)``) is the small-data reference; :func:`ntk_diagonal` gives
-:math:`\\Theta(x_i, x_i) = \\|\\nabla_\\theta f(x_i)\\|^2` in chunks.
+:math:`\\Theta(x_i, x_i) = \\|\\nabla_\\theta f(x_i)\\|^2` in chunks, and
+:func:`loss_gradient_norms` the per-row loss-gradient norms built on it (the
+pruner's accuracy ranking).
 
 All functions evaluate the module in ``eval`` mode (dropout off, batch-norm
 running statistics) and restore its mode afterwards; tensors stay on the
@@ -34,11 +36,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
-from ..modules import eval_mode
+from ..modules import as_logits, eval_mode
+from ._functional import iter_chunks
 
 __all__ = [
     "OUTPUTS",
     "functional_output",
+    "loss_gradient_norms",
     "network_outputs",
     "ntk_diagonal",
     "ntk_matrix",
@@ -74,16 +78,10 @@ def functional_output(
     buffers = {k: v.detach() for k, v in module.named_buffers()}
 
     def f(p: dict, X: torch.Tensor) -> torch.Tensor:
-        out = functional_call(module, (p, buffers), (X,))
-        out = out.reshape(X.shape[0])
+        out = as_logits(functional_call(module, (p, buffers), (X,)))
         return torch.sigmoid(out) if output == "proba" else out
 
     return params, f
-
-
-def _chunks(n: int, chunk_size: int):
-    for start in range(0, n, chunk_size):
-        yield slice(start, min(start + chunk_size, n))
 
 
 def _as_tensor(X, device) -> torch.Tensor:
@@ -93,7 +91,7 @@ def _as_tensor(X, device) -> torch.Tensor:
 def _weighted_output_gradient(f, params, X, coef, chunk_size, device) -> dict:
     """``∇_θ Σ_j coef_j f(x_j)``, accumulated over chunks of rows."""
     total = {k: torch.zeros_like(v) for k, v in params.items()}
-    for rows in _chunks(len(X), chunk_size):
+    for rows in iter_chunks(len(X), chunk_size):
         Xc = _as_tensor(X[rows], device)
         cc = _as_tensor(coef[rows], device)
         part = grad(lambda p, Xc=Xc, cc=cc: (f(p, Xc) * cc).sum())(params)
@@ -142,7 +140,7 @@ def ntk_weighted_sum(
         params, f = functional_output(module, output)
         direction = _weighted_output_gradient(f, params, X, coef, chunk_size, device)
         parts = []
-        for rows in _chunks(len(X_query), chunk_size):
+        for rows in iter_chunks(len(X_query), chunk_size):
             Xc = _as_tensor(X_query[rows], device)
             _, tangent = jvp(lambda p, Xc=Xc: f(p, Xc), (params,), (direction,))
             parts.append(tangent.detach())
@@ -192,7 +190,7 @@ def ntk_diagonal(
         params, f = functional_output(module, output)
         parts = [
             _per_sample_output_grads(f, params, _as_tensor(X[rows], device)).square().sum(1)
-            for rows in _chunks(len(X), chunk_size)
+            for rows in iter_chunks(len(X), chunk_size)
         ]
     return torch.cat(parts).detach() if parts else torch.zeros(0, device=device)
 
@@ -209,5 +207,44 @@ def network_outputs(
     device = next(module.parameters()).device
     with eval_mode(module):
         params, f = functional_output(module, output)
-        parts = [f(params, _as_tensor(X[rows], device)) for rows in _chunks(len(X), chunk_size)]
+        parts = [f(params, _as_tensor(X[rows], device)) for rows in iter_chunks(len(X), chunk_size)]
     return torch.cat(parts) if parts else torch.zeros(0, device=device)
+
+
+def loss_gradient_norms(
+    module: nn.Module,
+    X,
+    target: torch.Tensor,
+    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    chunk_size: int = 4096,
+) -> torch.Tensor:
+    r"""GraNd score :math:`|\partial\ell/\partial f(x_i)|\,\|\nabla_\theta f(x_i)\|` of every row.
+
+    The norm of the per-row loss gradient :math:`\|\nabla_\theta \ell(f(x_i), y_i)\|`
+    of a one-logit network (chain rule; Paul et al., NeurIPS 2021), from the
+    logit derivative of ``criterion`` and :func:`ntk_diagonal`.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Network with one logit per row.
+    X : array-like or Tensor of shape (n, ...)
+        Rows.
+    target : Tensor of shape (n,)
+        Targets 0/1 (float), on the module's device.
+    criterion : callable
+        ``criterion(logits, target)``, e.g. a fitted net's ``criterion_``;
+        its reduction (mean or sum) rescales every score alike.
+    chunk_size : int, default=4096
+        Rows per forward pass.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        On the module's device.
+    """
+    logits = network_outputs(module, X, chunk_size=chunk_size).requires_grad_()
+    (dloss,) = torch.autograd.grad(criterion(logits, target.to(logits.dtype)).sum(), logits)
+    diag = ntk_diagonal(module, X)
+    return (dloss.abs() * diag.clamp_min(0).sqrt()).detach()

@@ -10,9 +10,9 @@ import torch
 from .._cell_gradients import cell_gradients, cell_losses
 from .._forward import forward_by_cell
 from .._penalty import FairPenaltyClassifier
-from .._rationale import resolve_layers, scaled_cosine, taylor_importance
+from .._rationale import scaled_cosine, taylor_importance
 from ..cells import cell_pairs
-from ..modules import MLP
+from ..modules import MLP, find_layers
 from ..utils._sklearn import Interval, StrOptions
 
 __all__ = ["FairerClassifier", "rationale_similarity"]
@@ -197,7 +197,7 @@ class FairerClassifier(FairPenaltyClassifier):
     def initialize_module(self):
         """Build ``module_`` and resolve ``layers`` against it."""
         super().initialize_module()
-        self.layers_ = [name for name, _ in resolve_layers(self.module_, self.layers)]
+        self.layers_ = [name for name, _ in find_layers(self.module_, self.layers)]
         return self
 
     def rationale_alignment(self, batch, forward=None) -> torch.Tensor:

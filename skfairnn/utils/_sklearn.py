@@ -11,14 +11,12 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.validation import _check_sample_weight as check_sample_weight  # noqa: F401
 from sklearn.utils.validation import _num_samples as num_samples  # noqa: F401
 
 __all__ = [
     "Hidden",
     "Interval",
     "StrOptions",
-    "check_sample_weight",
     "num_samples",
     "validate_parameter_constraints",
 ]

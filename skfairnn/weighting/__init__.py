@@ -7,10 +7,11 @@ weight per input row); :class:`ReweightedClassifier` fits a weighter and then
 any classifier that accepts ``sample_weight``.
 """
 
+from ..modules import HingeLoss  # the authors' loss for InfluencePruner's scoring network
 from .fairif import FairIFReweighter
 from .kamiran_calders import KamiranCaldersReweighter
 from .meta import ReweightedClassifier
-from .pruning import HingeLoss, InfluencePruner
+from .pruning import InfluencePruner
 
 __all__ = [
     "FairIFReweighter",

@@ -9,7 +9,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..groups import check_at_least_two_groups, encode_sensitive_features
-from ._common import check_user_weights
+from ..utils._validation import check_sample_weight
 
 __all__ = ["KamiranCaldersReweighter"]
 
@@ -85,7 +85,7 @@ class KamiranCaldersReweighter(BaseEstimator):
         check_at_least_two_groups(groups)
         encoder = LabelEncoder().fit(y)
         labels = encoder.transform(y)
-        weights = check_user_weights(sample_weight, np.empty((len(y), 0)))
+        weights = check_sample_weight(sample_weight, len(y))
         joint = np.zeros((groups.n_groups, len(encoder.classes_)))
         np.add.at(joint, (groups.codes, labels), weights)
         joint /= joint.sum()

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 from ..exceptions import FairnessWarning
 from ..groups import MISSING_CODE, encode_sensitive_features
 from ..utils._sklearn import num_samples
+from ..utils._validation import check_sample_weight
 from ._common import check_accepts_sample_weight
 
 __all__ = ["ReweightedClassifier"]
@@ -151,6 +152,9 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "ReweightedClassifier requires y to be passed, but the target y is None."
             )
         n_samples = num_samples(y)
+        user_weight = None
+        if sample_weight is not None:
+            user_weight = check_sample_weight(sample_weight, n_samples, normalize=False)
         weighter_params, estimator_params = self._split_metadata(
             sensitive_features, sample_weight, fit_params
         )
@@ -169,8 +173,8 @@ class ReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self.weighter).__name__}.sample_weight_ has shape {weights.shape}; "
                 f"expected one weight per row, ({n_samples},)."
             )
-        if sample_weight is not None:
-            weights = weights * np.asarray(sample_weight, dtype=np.float64)
+        if user_weight is not None:
+            weights = weights * user_weight
         self.sample_weight_ = weights
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights, **estimator_params)
         return self

@@ -4,7 +4,7 @@
 Implements §5–6 of Wang, Wang & Liu, "Understanding Instance-Level Impact of
 Fairness Constraints" (ICML 2022): train a network with a relaxed fairness
 penalty on all rows, score every row by its aggregated fairness influence
-(Eq. 35, :func:`skfairnn.diagnostics.fairness_influence_scores`), keep the
+(Eq. 35, :func:`skfairnn.influence.fairness_influence_scores`), keep the
 ``keep_fraction`` with the largest absolute scores and retrain on those. The
 pruner is a *weighter*: it exposes ``sample_weight_`` (1 kept, 0 pruned), which
 :class:`~skfairnn.ReweightedClassifier` passes to the final estimator.
@@ -18,30 +18,28 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_array
-from torch import nn
 
 from .._base import FairNetClassifier
-from ..diagnostics._influence import INFLUENCE_CONSTRAINTS, SURROGATES, fairness_influence_scores
+from ..cells import CONSTRAINTS, cell_codes
 from ..groups import encode_sensitive_features
-from ..influence._ntk import network_outputs, ntk_diagonal
+from ..influence import (
+    AGGREGATES,
+    OUTPUTS,
+    SURROGATES,
+    fairness_influence_scores,
+    loss_gradient_norms,
+)
 from ..methods.fairreg import FairRegClassifier
+from ..modules import HingeLoss
 from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
 
+# HingeLoss (the authors' training loss, for the scoring network) is re-exported here
 __all__ = ["InfluencePruner", "HingeLoss", "STRATEGIES"]
 
 #: how rows are ranked: |Eq. 35| (fairness), GraNd loss-gradient norm (accuracy), or at random
 STRATEGIES = ("fairness", "accuracy", "random")
-
-#: penalty of the default scoring network for each influence constraint
-_FAIRREG_CONSTRAINT = {
-    "demographic_parity": "demographic_parity",
-    "equal_opportunity": "equal_opportunity",
-    "true_positive_rate_parity": "equal_opportunity",
-    "false_positive_rate_parity": "equalized_odds",
-    "equalized_odds": "equalized_odds",
-}
 
 _MSG_ESTIMATOR = (
     "estimator must be a torch-based skfairnn classifier (a FairNetClassifier such as "
@@ -52,27 +50,6 @@ _MSG_NO_GROUPS = (
     "InfluencePruner(strategy={strategy!r}) needs sensitive_features to score rows; got None. "
     "Pass sensitive_features=... (with metadata routing enabled inside a Pipeline)."
 )
-
-
-class HingeLoss(nn.Module):
-    """Hinge loss on logits, ``max(0, 1 - (2y - 1) f)``: the authors' training loss.
-
-    Use as ``FairRegClassifier(criterion=HingeLoss)``; targets are 0/1.
-
-    Parameters
-    ----------
-    reduction : {"none", "mean", "sum"}, default="mean"
-    """
-
-    def __init__(self, reduction: str = "mean"):
-        super().__init__()
-        self.reduction = reduction
-
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        loss = torch.relu(1.0 - (2.0 * target - 1.0) * logits)
-        if self.reduction == "mean":
-            return loss.mean()
-        return loss.sum() if self.reduction == "sum" else loss
 
 
 class InfluencePruner(BaseEstimator):
@@ -102,16 +79,23 @@ class InfluencePruner(BaseEstimator):
         probabilities, see Notes).
     keep_fraction : float in (0, 1], default=0.3
         Fraction of rows kept (the paper recommends 0.2–0.4).
-    constraint : str, default="demographic_parity"
-        ``"demographic_parity"``, ``"equal_opportunity"`` (equal TPR, alias
-        ``"true_positive_rate_parity"``), ``"false_positive_rate_parity"``
-        or ``"equalized_odds"``.
+    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
+            default="demographic_parity"
+        The constraint whose influence ranks the rows (the names of every
+        skfairnn estimator, :data:`skfairnn.cells.CONSTRAINTS`), and the
+        penalty of the default scoring network. Equal TPR is
+        ``"equal_opportunity"``; the paper's equal FPR alone is not offered
+        (it is the label-0 half of ``"equalized_odds"``).
+
+        .. versionchanged:: 0.2.0
+           ``"true_positive_rate_parity"`` and ``"false_positive_rate_parity"``
+           were removed: use ``"equal_opportunity"`` and ``"equalized_odds"``.
     surrogate : {"relaxed", "covariance"}, default="relaxed"
         Relaxed gap (Eq. 14–25) or covariance (Eq. 27–30) in the scores.
     strategy : {"fairness", "accuracy", "random"}, default="fairness"
     output : {"logit", "proba"}, default="logit"
         Network output the scores differentiate (see
-        :func:`~skfairnn.diagnostics.fairness_influence_scores`).
+        :func:`~skfairnn.influence.fairness_influence_scores`).
     aggregate : {"dataset", "batch"}, default="dataset"
         Eq. 35 over all rows, or the authors' batch-local kernel mean (rows are
         shuffled with ``random_state`` first).
@@ -151,10 +135,9 @@ class InfluencePruner(BaseEstimator):
     ``sample_weight`` only weights the scoring network's training. Retraining
     on the kept rows through weights 0/1 (:class:`~skfairnn.ReweightedClassifier`)
     trains on the subset, as the paper does: skfairnn's batch samplers never
-    draw rows of weight 0, so an epoch is one pass over the kept rows. The
-    kept rows' weights are then ``1 / keep_fraction`` (weights are normalised
-    to mean 1 over all rows), which scales the task loss against a fairness
-    penalty by the same factor.
+    draw rows of weight 0, so an epoch is one pass over the kept rows, and
+    weights are normalised to mean 1 over the rows of positive weight, so the
+    kept rows train with weight 1.
 
     Prune by accuracy: §6.1 removes rows in *descending* order of the loss
     influence (keeps the smallest), while the Data Diet code the authors build
@@ -187,11 +170,11 @@ class InfluencePruner(BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [FairNetClassifier, None],
         "keep_fraction": [Interval(Real, 0, 1, closed="right")],
-        "constraint": [StrOptions(set(INFLUENCE_CONSTRAINTS))],
+        "constraint": [StrOptions(set(CONSTRAINTS))],
         "surrogate": [StrOptions(set(SURROGATES))],
         "strategy": [StrOptions(set(STRATEGIES))],
-        "output": [StrOptions({"logit", "proba"})],
-        "aggregate": [StrOptions({"dataset", "batch"})],
+        "output": [StrOptions(set(OUTPUTS))],
+        "aggregate": [StrOptions(set(AGGREGATES))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "stratify": ["boolean"],
         "random_state": ["random_state"],
@@ -232,7 +215,7 @@ class InfluencePruner(BaseEstimator):
     def _make_estimator(self) -> FairNetClassifier:
         if self.estimator is None:
             return FairRegClassifier(
-                constraint=_FAIRREG_CONSTRAINT[self.constraint],
+                constraint=self.constraint,
                 fairness_weight=1.0,
                 sampling="cell_balanced",
                 random_state=self.random_state,
@@ -297,7 +280,7 @@ class InfluencePruner(BaseEstimator):
             self.estimator_,
             X[order],
             np.asarray(y)[order],
-            _take(sensitive_features, order),
+            _safe_indexing(sensitive_features, order),
             constraint=self.constraint,
             surrogate=self.surrogate,
             output=self.output,
@@ -311,11 +294,10 @@ class InfluencePruner(BaseEstimator):
         net = self.estimator_
         X = net._validate_X(X)
         target = torch.as_tensor(net._encode_target(np.asarray(y), reset=False), device=net.device)
-        logits = network_outputs(net.module_, X, chunk_size=self.batch_size).requires_grad_()
-        loss = net.criterion_(logits, target.to(logits.dtype)).sum()
-        (dloss,) = torch.autograd.grad(loss, logits)
-        diag = ntk_diagonal(net.module_, X)
-        return (dloss.abs() * diag.clamp_min(0).sqrt()).detach().cpu().double().numpy()
+        norms = loss_gradient_norms(
+            net.module_, X, target, net.criterion_, chunk_size=self.batch_size
+        )
+        return norms.cpu().double().numpy()
 
 
 #: a class or group whose share among the kept rows falls below this fraction of its share
@@ -349,19 +331,16 @@ def _warn_if_skewed(support, y, sensitive_features) -> None:
 
 def _within_cell_quantiles(key, y, sensitive_features) -> np.ndarray:
     """Rank of each row's ``key`` within its (group, label) cell, as a fraction in (0, 1]."""
-    codes = encode_sensitive_features(sensitive_features, n_samples=len(key)).codes
-    _, cell = np.unique(np.column_stack([codes, np.asarray(y)]), axis=0, return_inverse=True)
-    cell = cell.ravel()
+    groups = encode_sensitive_features(sensitive_features, n_samples=len(key))
+    classes, labels = np.unique(np.asarray(y), return_inverse=True)
+    if len(classes) > 2:
+        raise ValueError(
+            f"InfluencePruner(stratify=True) needs binary y; got {len(classes)} classes."
+        )
+    cell, _ = cell_codes(groups.codes, labels.ravel(), "equalized_odds", groups.n_groups)
     order = np.lexsort((key, cell))
     sizes = np.bincount(cell)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     position = np.empty(len(key))
     position[order] = np.arange(len(key)) - starts[cell[order]] + 1
     return position / sizes[cell]
-
-
-def _take(values, index):
-    """Rows ``index`` of an array, list, Series or DataFrame."""
-    if hasattr(values, "iloc"):
-        return values.iloc[index]
-    return np.asarray(values)[index]

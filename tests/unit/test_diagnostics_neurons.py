@@ -89,6 +89,17 @@ def test_shared_activation_module_gives_the_same_diagnosis(batch_size):
     )
 
 
+def test_fairlearn_alias_of_equal_opportunity(tiny):
+    net, X, y, group, _ = tiny
+    for diagnose in (neuron_discrimination, neuron_unfairness_importance):
+        alias = diagnose(net, X, y, group, constraint="true_positive_rate_parity")
+        canonical = diagnose(net, X, y, group, constraint="equal_opportunity")
+        for name in canonical:
+            np.testing.assert_array_equal(alias[name], canonical[name])
+    with pytest.raises(ValueError, match="use constraint='equalized_odds'"):
+        neuron_discrimination(net, X, y, group, constraint="false_positive_rate_parity")
+
+
 def test_buckets_are_means_by_importance_rank(tiny):
     net, X, y, group, _ = tiny
     ui = neuron_unfairness_importance(net, X, y, group)

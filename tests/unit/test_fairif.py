@@ -13,7 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from skfairnn import ERMClassifier, FairIFReweighter, ReweightedClassifier
 from skfairnn.influence import FunctionalModel, dense_hessian
 from skfairnn.modules import MLP, LogisticRegressionModule
-from skfairnn.weighting.fairif import (
+from skfairnn.weighting._fairif_solver import (
     logistic_noise,
     relaxed_rates,
     solve_fairif_epsilon,
@@ -283,9 +283,9 @@ def _small_mlp_problem():
 
 def _fit_capturing_solve(monkeypatch, weighter, X, y, known):
     """Fit ``weighter``; return the right-hand sides and the solution of its inverse HVP."""
-    from skfairnn.weighting import fairif
+    from skfairnn.weighting import _fairif_solver
 
-    solve = fairif.inverse_hvp
+    solve = _fairif_solver.inverse_hvp
     captured = {}
 
     def spy(model, X_train, y_train, vectors, **kwargs):
@@ -295,7 +295,7 @@ def _fit_capturing_solve(monkeypatch, weighter, X, y, known):
         captured["solution"] = solution.detach().double()
         return result
 
-    monkeypatch.setattr(fairif, "inverse_hvp", spy)
+    monkeypatch.setattr(_fairif_solver, "inverse_hvp", spy)
     weighter.fit(X, y, sensitive_features=known)
     monkeypatch.undo()
     return captured["vectors"], captured["solution"]
@@ -325,7 +325,7 @@ def test_default_inverse_hvp_on_an_mlp_agrees_with_the_exact_solve(monkeypatch):
 
 def test_solve_residual_warns_for_lissa_on_an_indefinite_hessian_only():
     from skfairnn.exceptions import InfluenceSolveWarning
-    from skfairnn.weighting.fairif import RESIDUAL_THRESHOLD
+    from skfairnn.weighting._fairif_solver import RESIDUAL_THRESHOLD
 
     X, y, known, net = _small_mlp_problem()
     for depth in (50, 300):

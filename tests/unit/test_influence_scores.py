@@ -6,16 +6,15 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from skfairnn import ERMClassifier, FairRegClassifier
-from skfairnn.diagnostics import (
+from skfairnn import ERMClassifier, FairRegClassifier, diagnostics
+from skfairnn.cells import CONSTRAINT_LABELS, CONSTRAINTS
+from skfairnn.influence import (
     constraint_gradient,
     fairness_influence_scores,
+    network_outputs,
+    ntk_matrix,
     pairwise_fairness_influence,
 )
-from skfairnn.diagnostics._influence import INFLUENCE_CONSTRAINTS
-from skfairnn.influence import network_outputs, ntk_matrix
-
-CONSTRAINTS = sorted(INFLUENCE_CONSTRAINTS)
 
 
 def _data(n=120, n_groups=2, seed=0):
@@ -38,10 +37,13 @@ def fitted():
     return net, X, y, A
 
 
-def _surrogate(f, y, group, constraint, surrogate):
-    """The surrogate φ itself (Table 1 relaxed, Eq. 27 covariance) as a torch scalar."""
+def _surrogate(f, y, group, labels, surrogate):
+    """The surrogate φ over the label cells ``labels`` (None: all rows) as a torch scalar.
+
+    Table 1 relaxed, Eq. 27 covariance.
+    """
     total = f.sum() * 0
-    for label in INFLUENCE_CONSTRAINTS[constraint]:
+    for label in labels:
         mask = torch.ones_like(f, dtype=bool) if label is None else torch.as_tensor(y == label)
         fc, gc = f[mask], torch.as_tensor(group)[mask]
         for g in gc.unique():
@@ -60,21 +62,44 @@ def test_constraint_gradient_is_n_times_surrogate_gradient(constraint, surrogate
     X, y, A = _data(n=60, n_groups=n_groups, seed=n_groups)
     f = torch.as_tensor(np.random.default_rng(3).normal(size=60), dtype=torch.float64)
     f.requires_grad_()
-    (expected,) = torch.autograd.grad(_surrogate(f, y, A, constraint, surrogate), f)
+    labels = CONSTRAINT_LABELS[constraint]
+    (expected,) = torch.autograd.grad(_surrogate(f, y, A, labels, surrogate), f)
     got = constraint_gradient(f.detach().numpy(), y, A, constraint=constraint, surrogate=surrogate)
     np.testing.assert_allclose(got, 60 * expected.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_equalized_odds_is_tpr_plus_fpr():  # Eq. 25
+@pytest.mark.parametrize("surrogate", ["relaxed", "covariance"])
+def test_equalized_odds_is_tpr_plus_fpr(surrogate):  # Eq. 25
+    X, y, A = _data(n=50)
+    f = torch.as_tensor(np.random.default_rng(0).normal(size=50), dtype=torch.float64)
+    f.requires_grad_()
+    (fpr,) = torch.autograd.grad(_surrogate(f, y, A, (0,), surrogate), f)  # Eq. 23–24
+    f = f.detach().numpy()
+    tpr = constraint_gradient(f, y, A, constraint="equal_opportunity", surrogate=surrogate)
+    np.testing.assert_allclose(
+        constraint_gradient(f, y, A, constraint="equalized_odds", surrogate=surrogate),
+        tpr + 50 * fpr.numpy(),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+
+
+def test_fairlearn_alias_and_the_removed_fpr_name():
     X, y, A = _data(n=50)
     f = np.random.default_rng(0).normal(size=50)
-    parts = [
-        constraint_gradient(f, y, A, constraint=c)
-        for c in ("equal_opportunity", "false_positive_rate_parity")
-    ]
-    np.testing.assert_allclose(
-        constraint_gradient(f, y, A, constraint="equalized_odds"), parts[0] + parts[1]
+    np.testing.assert_array_equal(
+        constraint_gradient(f, y, A, constraint="true_positive_rate_parity"),
+        constraint_gradient(f, y, A, constraint="equal_opportunity"),
     )
+    with pytest.raises(
+        ValueError, match="constraint must be one of.*use constraint='equalized_odds'"
+    ):
+        constraint_gradient(f, y, A, constraint="false_positive_rate_parity")
+
+
+def test_diagnostics_reexports_the_influence_scores():
+    for name in ("constraint_gradient", "fairness_influence_scores", "pairwise_fairness_influence"):
+        assert getattr(diagnostics, name) is globals()[name]
 
 
 @pytest.mark.parametrize("constraint", CONSTRAINTS)
@@ -175,6 +200,8 @@ def test_bad_input(fitted):
         fairness_influence_scores(LogisticRegression().fit(X, y), X, y, A)
     with pytest.raises(ValueError, match="constraint must be one of"):
         fairness_influence_scores(net, X, y, A, constraint="fairest")
+    with pytest.raises(ValueError, match="label-0 half of 'equalized_odds'"):
+        pairwise_fairness_influence(net, X, y, A, constraint="false_positive_rate_parity")
     with pytest.raises(ValueError, match="surrogate must be one of"):
         fairness_influence_scores(net, X, y, A, surrogate="mine")
     with pytest.raises(ValueError, match="aggregate must be one of"):

@@ -10,9 +10,10 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from skfairnn import ERMClassifier, FairRegClassifier, InfluencePruner
-from skfairnn.diagnostics import fairness_influence_scores
-from skfairnn.weighting import HingeLoss
+from skfairnn import ERMClassifier, FairRegClassifier, InfluencePruner, weighting
+from skfairnn.cells import CONSTRAINTS
+from skfairnn.influence import fairness_influence_scores
+from skfairnn.modules import HingeLoss
 
 SMALL = dict(module__hidden_sizes=(8,), max_epochs=2, random_state=0)
 
@@ -77,11 +78,30 @@ def test_hinge_loss():
 
     loss = HingeLoss(reduction="none")(torch.tensor(logits), torch.tensor([1.0, 1.0, 0.0, 1.0]))
     np.testing.assert_allclose(loss.numpy(), [0.0, 0.5, 0.7, 3.0])
+    assert weighting.HingeLoss is HingeLoss  # the old import path keeps working
     clf = FairRegClassifier(criterion=HingeLoss, constraint="demographic_parity", **SMALL)
     X = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
     pruner = InfluencePruner(clf, keep_fraction=0.5).fit(X, y, sensitive_features=X[:, 1] > 0)
     assert pruner.sample_weight_.sum() == 30
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+def test_default_scoring_network_penalises_the_pruners_constraint(constraint):
+    network = InfluencePruner(constraint=constraint, random_state=0)._make_estimator()
+    assert isinstance(network, FairRegClassifier) and network.constraint == constraint
+
+
+@pytest.mark.parametrize(
+    "constraint", ["false_positive_rate_parity", "true_positive_rate_parity", "fairest"]
+)
+def test_only_the_three_constraint_names(data, constraint):
+    """The names of every other estimator; fairlearn aliases are for the functions only."""
+    X, y, A = data
+    with pytest.raises(ValueError, match="'constraint' parameter of InfluencePruner"):
+        InfluencePruner(ERMClassifier(**SMALL), constraint=constraint).fit(
+            X, y, sensitive_features=A
+        )
 
 
 @pytest.mark.parametrize("keep_fraction", [0, -0.1, 1.5])

@@ -161,3 +161,12 @@ def test_routing_sends_groups_to_an_in_processing_estimator_when_complete():
     np.testing.assert_array_equal(
         fitted.estimator_.received_["sample_weight"], np.arange(1, len(y) + 1)
     )
+
+
+@pytest.mark.parametrize("weight", [[1.0, -1.0], "shape", [np.nan, 1.0]])
+def test_bad_user_sample_weight_is_a_clear_error(weight):
+    X, y, A = [[0.0], [1.0], [2.0], [3.0]], [0, 1, 0, 1], ["a", "a", "b", "b"]
+    weight = np.ones(3) if isinstance(weight, str) else np.array(weight * 2)
+    clf = ReweightedClassifier(KamiranCaldersReweighter(), LogisticRegression())
+    with pytest.raises(ValueError, match="sample_weight must"):
+        clf.fit(X, y, sensitive_features=A, sample_weight=weight)
