@@ -15,7 +15,7 @@ from numbers import Real
 import torch
 
 from ._base import FairBatch, FairNetClassifier
-from ._forward import TrainingForward
+from ._forward import TrainingForward, forward_by_cell, forward_recording
 from .cells import CONSTRAINTS
 from .gaps import fairness_gap
 from .modules import MLP
@@ -54,6 +54,11 @@ class FairPenaltyClassifier(FairNetClassifier):
         "constraint": [StrOptions(set(CONSTRAINTS))],
     }
     _fairness_weights = ("fairness_weight",)
+    #: what the training forward records besides the logits: ``None``, ``"cells"``
+    #: (one forward per cell) or ``"activations"`` (of the layers in ``layers_``)
+    _forward_records: str | None = None
+    #: the parameter that must be non-zero for the forward to record them
+    _forward_records_when = "fairness_weight"
 
     def __init__(
         self,
@@ -67,6 +72,31 @@ class FairPenaltyClassifier(FairNetClassifier):
         super().__init__(module, sampling=sampling, **kwargs)
         self.fairness_weight = fairness_weight
         self.constraint = constraint
+
+    def training_forward(self, batch: FairBatch) -> TrainingForward:
+        """The batch's forward, recording what the method declares in ``_forward_records``.
+
+        ``"cells"``: :func:`~skfairnn._forward.forward_by_cell` for
+        ``constraint`` (GCM, FAIRER); ``"activations"``:
+        :func:`~skfairnn._forward.forward_recording` of the layers in
+        ``layers_`` (RUNNER). Only while the weight named by
+        ``_forward_records_when`` is non-zero; otherwise one plain forward.
+        """
+        if self._forward_records is None or not getattr(self, self._forward_records_when):
+            return super().training_forward(batch)
+        if self._forward_records == "cells":
+            return forward_by_cell(self.network_logits, batch, self.constraint)
+        return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
+
+    def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
+        """The per-cell forwards of ``forward``, or of a fresh per-cell pass of ``batch``.
+
+        A loss called outside a training step (a test, a diagnostic) gets the
+        cells it needs without a training forward that recorded them.
+        """
+        if forward is not None and forward.cells is not None:
+            return forward.cells
+        return forward_by_cell(self.network_logits, batch, self.constraint).cells
 
     def fairness_penalty(self, batch: FairBatch, forward: TrainingForward):
         """``fairness_weight * fairness_loss(batch, forward)``; ``None`` when the weight is 0."""

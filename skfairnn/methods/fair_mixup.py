@@ -319,13 +319,8 @@ class FairMixupClassifier(FairPenaltyClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(
-            module,
-            fairness_weight=fairness_weight,
-            constraint=constraint,
-            sampling=sampling,
-            **kwargs,
-        )
+        super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
+                         sampling=sampling, **kwargs)  # fmt: skip
         self.alpha = alpha
         self.scale = scale
 

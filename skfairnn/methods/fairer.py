@@ -8,7 +8,6 @@ from numbers import Real
 import torch
 
 from .._cell_gradients import cell_gradients, cell_losses
-from .._forward import forward_by_cell
 from .._penalty import FairPenaltyClassifier
 from .._rationale import scaled_cosine, taylor_importance
 from ..cells import cell_pairs
@@ -158,6 +157,9 @@ class FairerClassifier(FairPenaltyClassifier):
 
     _fairness_weights = ("fairness_weight", "alignment_weight")
 
+    _forward_records = "cells"  # the rationales need one forward per cell
+    _forward_records_when = "alignment_weight"
+
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "alignment_weight": [Interval(Real, 0, None, closed="left")],
@@ -177,22 +179,11 @@ class FairerClassifier(FairPenaltyClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(
-            module,
-            fairness_weight=fairness_weight,
-            constraint=constraint,
-            sampling=sampling,
-            **kwargs,
-        )
+        super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
+                         sampling=sampling, **kwargs)  # fmt: skip
         self.alignment_weight = alignment_weight
         self.importance = importance
         self.layers = layers
-
-    def training_forward(self, batch):
-        """One forward per cell when the alignment term is on (its gradients need them)."""
-        if not self.alignment_weight:
-            return super().training_forward(batch)
-        return forward_by_cell(self.network_logits, batch, self.constraint)
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``layers`` against it."""
@@ -205,9 +196,7 @@ class FairerClassifier(FairPenaltyClassifier):
 
         Uses the per-cell forwards of ``forward`` (recomputed when ``None``).
         """
-        cells = forward.cells if forward is not None and forward.cells is not None else None
-        if cells is None:
-            cells = forward_by_cell(self.network_logits, batch, self.constraint).cells
+        cells = self.cell_forward(batch, forward)
         named = dict(self.module_.named_modules())
         weights = [named[name].weight for name in self.layers_]
         losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)

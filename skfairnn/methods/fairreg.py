@@ -84,13 +84,8 @@ class FairRegClassifier(FairPenaltyClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(
-            module,
-            fairness_weight=fairness_weight,
-            constraint=constraint,
-            sampling=sampling,
-            **kwargs,
-        )
+        super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
+                         sampling=sampling, **kwargs)  # fmt: skip
         self.gap_scale = gap_scale
 
     def fairness_loss(self, batch, forward):

@@ -8,7 +8,6 @@ from numbers import Real
 import torch
 
 from .._cell_gradients import cell_gradients, cell_losses, mean_cell_scores
-from .._forward import forward_by_cell
 from .._penalty import FairPenaltyClassifier
 from ..cells import cell_group_label, cell_pairs
 from ..modules import MLP
@@ -192,6 +191,8 @@ class GCMClassifier(FairPenaltyClassifier):
     (3,)
     """
 
+    _forward_records = "cells"  # the per-cell gradients need one forward per cell
+
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="left")],
@@ -211,22 +212,11 @@ class GCMClassifier(FairPenaltyClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(
-            module,
-            fairness_weight=fairness_weight,
-            constraint=constraint,
-            sampling=sampling,
-            **kwargs,
-        )
+        super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
+                         sampling=sampling, **kwargs)  # fmt: skip
         self.temperature = temperature
         self.magnitude = magnitude
         self.penalized_params = penalized_params
-
-    def training_forward(self, batch):
-        """One forward per cell (see :func:`~skfairnn._forward.forward_by_cell`)."""
-        if not self.fairness_weight:
-            return super().training_forward(batch)
-        return forward_by_cell(self.network_logits, batch, self.constraint)
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``penalized_params`` against it."""
@@ -263,7 +253,7 @@ class GCMClassifier(FairPenaltyClassifier):
 
     def fairness_loss(self, batch, forward):
         """GCM's reweighed gradient-matching term, Eq. 13 (see class docstring)."""
-        cells = forward.cells or forward_by_cell(self.network_logits, batch, self.constraint).cells
+        cells = self.cell_forward(batch, forward)
         named = dict(self.module_.named_parameters())
         params = [named[name] for name in self.penalized_params_]
         losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)

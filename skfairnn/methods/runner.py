@@ -16,7 +16,6 @@ from .._activations import (
     neuron_discrimination,
     neuron_importance,
 )
-from .._forward import forward_recording
 from .._penalty import FairPenaltyClassifier
 from ..modules import MLP, eval_mode
 from ..utils._sklearn import Interval, StrOptions
@@ -163,6 +162,8 @@ class RunnerClassifier(FairPenaltyClassifier):
     (3,)
     """
 
+    _forward_records = "activations"  # of the diagnosed layers ``layers_``
+
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "top_k": [
@@ -187,13 +188,8 @@ class RunnerClassifier(FairPenaltyClassifier):
         sampling="auto",
         **kwargs,
     ):
-        super().__init__(
-            module,
-            fairness_weight=fairness_weight,
-            constraint=constraint,
-            sampling=sampling,
-            **kwargs,
-        )
+        super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
+                         sampling=sampling, **kwargs)  # fmt: skip
         self.top_k = top_k
         self.layers = layers
         self.importance = importance
@@ -235,12 +231,6 @@ class RunnerClassifier(FairPenaltyClassifier):
             name: torch.as_tensor(index, dtype=torch.long)
             for name, index in history[-1, "selected_neurons"].items()
         }
-
-    def training_forward(self, batch):
-        """One forward pass that records the diagnosed layers' activations."""
-        if not self.fairness_weight:
-            return super().training_forward(batch)
-        return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
     def _diagnose(self, gap: torch.Tensor) -> list[torch.Tensor]:
         """Eq. (6)–(7): indices of the ``top_k`` neurons of each layer by importance."""
