@@ -25,7 +25,8 @@ class FairRegClassifier(FairNetClassifier):
         \frac{1}{n}\sum_i w_i\,\ell(f(x_i), y_i) + \lambda\,\Delta(p),
 
     where :math:`p = \sigma(f(x))` and :math:`\Delta` is the batch's relaxed
-    gap on probabilities (:mod:`skfairnn.gaps`): ``"demographic_parity"``
+    gap on probabilities (:mod:`skfairnn.gaps`; on the logits :math:`f(x)`
+    themselves with ``gap_scale="logit"``): ``"demographic_parity"``
     :math:`|E[p|A=0]-E[p|A=1]|`, ``"equalized_odds"``
     :math:`\sum_y |E[p|A=0,Y=y]-E[p|A=1,Y=y]|`, ``"equal_opportunity"`` the
     :math:`y=1` term. This is "GapReg" of Fair Mixup [1]_ (its Adult code),
@@ -41,6 +42,13 @@ class FairRegClassifier(FairNetClassifier):
         suggests 0.1–0.7 for DP and 0.5–5 for EO).
     constraint : str, default="equalized_odds"
         One of "demographic_parity", "equalized_odds", "equal_opportunity".
+    gap_scale : {"proba", "logit"}, default="proba"
+        Scale of the relaxed gap: ``"proba"`` takes it on the probabilities
+        :math:`\sigma(f(x))` (Fair Mixup's GapReg); ``"logit"`` on the raw
+        logits :math:`f(x)`, the penalty of the pruning paper's ``train.py``
+        (Wang, Wang & Liu, ICML 2022), which with ``criterion=HingeLoss`` is
+        their training objective. Logit gaps are unbounded, so the same
+        ``fairness_weight`` is a stronger penalty.
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         group for demographic parity, per (group, label) cell for equalized
@@ -71,6 +79,7 @@ class FairRegClassifier(FairNetClassifier):
         **FairNetClassifier._parameter_constraints,
         "fairness_weight": [Interval(Real, 0, None, closed="left")],
         "constraint": [StrOptions(set(CONSTRAINTS))],
+        "gap_scale": [StrOptions({"proba", "logit"})],
     }
 
     def __init__(
@@ -79,16 +88,18 @@ class FairRegClassifier(FairNetClassifier):
         *,
         fairness_weight=1.0,
         constraint="equalized_odds",
+        gap_scale="proba",
         sampling="auto",
         **kwargs,
     ):
         super().__init__(module, sampling=sampling, **kwargs)
         self.fairness_weight = fairness_weight
         self.constraint = constraint
+        self.gap_scale = gap_scale
 
     def fairness_loss(self, batch, y_logits, training):
-        """Relaxed gap of the batch's probabilities (see class docstring)."""
-        scores = torch.sigmoid(y_logits)
+        """Relaxed gap of the batch's probabilities or logits (``gap_scale``)."""
+        scores = y_logits if self.gap_scale == "logit" else torch.sigmoid(y_logits)
         return fairness_gap(
             self.constraint, scores, batch.y, batch.group, batch.n_groups, batch.sample_weight
         )
