@@ -5,7 +5,9 @@
 prints AP, accuracy, ΔDP, ΔEO and fit time (mean ± std); it writes the per-run
 CSV, the summary and an AP-versus-gap Pareto plot into ``--out``.
 ``reproduce`` reruns the papers' experiments (:data:`~skfairnn.benchmarks.REPRODUCTIONS`)
-and prints the published numbers beside ours.
+and prints the published numbers beside ours; the studies among them need the
+``skfairnn-benchmarks`` project (``pip install ./benchmarks``), and
+``reproduce --list`` shows every experiment with or without it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .benchmarks import METHODS, REPRODUCTIONS, compare, plot_pareto, summarize
+from .benchmarks import (
+    METHODS,
+    REPRODUCTIONS,
+    StudyNotInstalledError,
+    compare,
+    plot_pareto,
+    resolve_study,
+    study_available,
+    summarize,
+)
 from .benchmarks._data import DATASETS
 from .benchmarks._protocol import GAP_COLUMNS
 
@@ -58,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="rerun the papers' experiments")
     rep.add_argument("experiments", nargs="*", help=f"default: all of {', '.join(REPRODUCTIONS)}")
+    rep.add_argument(
+        "--list", action="store_true", help="list the experiments (and what each needs); run none"
+    )
 
     for command in (cmp, rep):
         command.add_argument("--seeds", type=int, default=3, help="number of split seeds")
@@ -226,59 +240,93 @@ def _published_table(spec: dict, summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _list_experiments() -> None:
+    """One line per experiment: name, kind and paper (studies' code is not imported)."""
+    missing = "" if study_available() else " (needs: pip install ./benchmarks)"
+    for name, spec in REPRODUCTIONS.items():
+        kind = f"study{missing}" if "study" in spec else "comparison"
+        print(f"{name}: [{kind}] {spec['paper']}")
+
+
+def _resolve_studies(names: list[str], log) -> dict | None:
+    """The study callables of ``names``, or ``None`` after logging why one cannot load."""
+    try:
+        return {name: resolve_study(name) for name in names if "study" in REPRODUCTIONS[name]}
+    except StudyNotInstalledError as error:
+        comparisons = [name for name in REPRODUCTIONS if "study" not in REPRODUCTIONS[name]]
+        log(f"{error}\nWithout it, these experiments run: {', '.join(comparisons)}")
+        return None
+
+
+def _reproduce_study(name: str, study, args, seeds) -> dict:
+    """Run one study spec; print its table; return it as JSON records."""
+    spec = REPRODUCTIONS[name]
+    print(f"\n== {name}: {spec['paper']}")
+    extra = {}
+    if "run_options" in inspect.signature(study).parameters:
+        extra["run_options"] = _run_options(args, "runs")
+    with _backend(args):
+        table = study(
+            seeds,
+            quick=args.quick,
+            data_home=args.data_home,
+            device=args.device,
+            out=Path(args.out) / name,
+            **extra,
+        )
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table.to_string())
+    return json.loads(table.reset_index().to_json(orient="records"))
+
+
+def _reproduce_comparison(name: str, args, seeds, log) -> dict:
+    """Run one comparison spec through :func:`compare`; print and write it beside the paper's."""
+    spec = REPRODUCTIONS[name]
+    methods = [m for m in spec["methods"] if m in METHODS]
+    missing = sorted(set(spec["methods"]) - set(methods))
+    print(f"\n== {name}: {spec['paper']}")
+    if missing:
+        print(f"   (not registered, skipped: {', '.join(missing)})")
+    with _backend(args):
+        results = compare(
+            spec["dataset"],
+            methods,
+            constraint=spec["constraint"],
+            seeds=seeds,
+            quick=args.quick,
+            data_home=args.data_home,
+            selection=spec["selection"],
+            device=args.device,
+            progress=_reporter(args, log, spec["columns"][-1]),
+            **_run_options(args, name),
+        )
+    _report_failures(results, log)
+    summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
+    table = _published_table(spec, summary)
+    print(table.to_string())
+    _write(results, summary, Path(args.out), name, spec["columns"][-1], spec["paper"])
+    return table.to_dict(orient="index")
+
+
 def _run_reproduce(args, log) -> int:
+    if args.list:
+        _list_experiments()
+        return 0
     names = args.experiments or list(REPRODUCTIONS)
     unknown = sorted(set(names) - set(REPRODUCTIONS))
     if unknown:
         log(f"unknown experiment(s) {unknown}; available: {list(REPRODUCTIONS)}")
         return 2
-    report = {}
+    studies = _resolve_studies(names, log)  # before any run: a missing package fails fast
+    if studies is None:
+        return 2
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for name in names:
-        spec = REPRODUCTIONS[name]
-        if "study" in spec:
-            print(f"\n== {name}: {spec['paper']}")
-            study = spec["study"]
-            extra = {}
-            if "run_options" in inspect.signature(study).parameters:
-                extra["run_options"] = _run_options(args, "runs")
-            with _backend(args):
-                table = study(
-                    seeds,
-                    quick=args.quick,
-                    data_home=args.data_home,
-                    device=args.device,
-                    out=Path(args.out) / name,
-                    **extra,
-                )
-            with pd.option_context("display.width", 200, "display.max_columns", 30):
-                print(table.to_string())
-            report[name] = json.loads(table.reset_index().to_json(orient="records"))
-            continue
-        methods = [m for m in spec["methods"] if m in METHODS]
-        missing = sorted(set(spec["methods"]) - set(methods))
-        print(f"\n== {name}: {spec['paper']}")
-        if missing:
-            print(f"   (not registered, skipped: {', '.join(missing)})")
-        with _backend(args):
-            results = compare(
-                spec["dataset"],
-                methods,
-                constraint=spec["constraint"],
-                seeds=seeds,
-                quick=args.quick,
-                data_home=args.data_home,
-                selection=spec["selection"],
-                device=args.device,
-                progress=_reporter(args, log, spec["columns"][-1]),
-                **_run_options(args, name),
-            )
-        _report_failures(results, log)
-        summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
-        table = _published_table(spec, summary)
-        print(table.to_string())
-        _write(results, summary, Path(args.out), name, spec["columns"][-1], spec["paper"])
-        report[name] = table.to_dict(orient="index")
+    report = {
+        name: _reproduce_study(name, studies[name], args, seeds)
+        if name in studies
+        else _reproduce_comparison(name, args, seeds, log)
+        for name in names
+    }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "reproduce.json").write_text(json.dumps(report, indent=2))
     return 0

@@ -1,41 +1,58 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Reproduction harness: the papers' data splits, protocol, method registry and comparisons.
 
-Besides :func:`compare` (methods × seeds under the papers' Adult protocol),
-the studies with their own protocol are functions here: FairIF's Table 4
-(:func:`fairif_tabular`) and Table 1 (:func:`fairif_digits`), and the
-pruning study (:func:`pruning_study`, :func:`plot_pruning`) with its
-first-order check (:func:`first_order_check`). ``skfairnn reproduce`` runs
-them all (:data:`REPRODUCTIONS`).
+:func:`compare` runs methods × seeds under the papers' protocol
+(:func:`load_protocol_data`, :func:`evaluate`, the :data:`METHODS`
+registry) through :func:`run_tasks` (joblib, Dask, resumable JSONL).
+:data:`REPRODUCTIONS` is the registry of what ``skfairnn reproduce`` reruns:
+comparisons, run here through :func:`compare`, and studies with their own
+protocol (FairIF's tables, the pruning study, the robustness study), whose
+code is the separate ``skfairnn-benchmarks`` project (``pip install
+./benchmarks`` from a checkout) and is imported only when a study runs
+(:func:`resolve_study`). Nothing here imports matplotlib until a plot is drawn.
 """
 
-from ._compare import compare, plot_pareto, summarize
+from ._compare import compare, drop_failed, plot_pareto, summarize
 from ._data import load_protocol_data
-from ._fairif_study import fairif_digits, fairif_tabular, paired_differences, summarize_fairif
-from ._protocol import EpochEvaluator, evaluate, split_metrics
-from ._pruning_study import first_order_check, load_balanced_adult, plot_pruning, pruning_study
+from ._protocol import (
+    EpochEvaluator,
+    decision_metrics,
+    evaluate,
+    fitted_network,
+    score_metrics,
+    split_metrics,
+)
+from ._runs import read_rows, run_tasks
 from .methods import METHODS, balanced_sampling, paper_training, register_method
-from .reproductions import REPRODUCTIONS
+from .reproductions import (
+    REPRODUCTIONS,
+    RUNNER_PUBLISHED,
+    StudyNotInstalledError,
+    resolve_study,
+    study_available,
+)
 
 __all__ = [
     "METHODS",
     "REPRODUCTIONS",
+    "RUNNER_PUBLISHED",
     "EpochEvaluator",
+    "StudyNotInstalledError",
     "balanced_sampling",
     "compare",
+    "decision_metrics",
+    "drop_failed",
     "evaluate",
-    "fairif_digits",
-    "fairif_tabular",
-    "first_order_check",
-    "load_balanced_adult",
+    "fitted_network",
     "load_protocol_data",
-    "paired_differences",
     "paper_training",
     "plot_pareto",
-    "plot_pruning",
-    "pruning_study",
+    "read_rows",
     "register_method",
+    "resolve_study",
+    "run_tasks",
+    "score_metrics",
     "split_metrics",
+    "study_available",
     "summarize",
-    "summarize_fairif",
 ]

@@ -15,7 +15,7 @@ from ._protocol import evaluate
 from ._runs import run_tasks
 from .methods import METHODS
 
-__all__ = ["compare", "summarize", "plot_pareto", "SUMMARY_COLUMNS"]
+__all__ = ["SUMMARY_COLUMNS", "compare", "drop_failed", "plot_pareto", "summarize"]
 
 SUMMARY_COLUMNS = ("ap", "acc", "dp", "eo", "fit_time")
 

@@ -23,7 +23,16 @@ from .. import metrics
 from .._base import FairNetClassifier
 from .._decision import is_collapsed
 
-__all__ = ["EpochEvaluator", "evaluate", "select_epoch", "split_metrics", "GAP_COLUMNS"]
+__all__ = [
+    "EpochEvaluator",
+    "GAP_COLUMNS",
+    "decision_metrics",
+    "evaluate",
+    "fitted_network",
+    "score_metrics",
+    "select_epoch",
+    "split_metrics",
+]
 
 #: constraint -> (hard-label gap column, probability gap column)
 GAP_COLUMNS = {

@@ -7,23 +7,83 @@ Two kinds of entry:
   :data:`~skfairnn.benchmarks.METHODS`), the epoch-selection rule and the
   columns to show, and carries the paper's reported means next to which our
   measured means are printed (run through :func:`~skfairnn.benchmarks.compare`);
-* a **study** has its own protocol (FairIF's tables, the pruning study): its
-  ``"study"`` is a callable ``study(seeds, *, quick, data_home, device, out)``
-  that writes its files into ``out`` and returns the table to print, with the
-  paper's numbers in ``paper …`` columns where the paper gives numbers.
+* a **study** has its own protocol (FairIF's tables, the pruning study, the
+  robustness study). Its code is not part of the installed ``skfairnn``: it
+  lives in the separate ``skfairnn-benchmarks`` project (``benchmarks/`` of
+  the repository, import package ``skfairnn_benchmarks``). The spec's
+  ``"study"`` names the callable as ``"module:function"``, imported only when
+  the study runs (:func:`resolve_study`); the callable is
+  ``study(seeds, *, quick, data_home, device, out)``, writes its files into
+  ``out`` and returns the table to print, with the paper's numbers in
+  ``paper …`` columns where the paper gives numbers.
 
 The published numbers are quoted from the papers
 (``notes/reference-implementations.md`` §8); they are references, never
-outputs.
+outputs. :data:`RUNNER_PUBLISHED` is the one copy of RUNNER's Tables 1–2,
+which the comparisons below and ``python -m skfairnn_benchmarks.reproduce_runner``
+both read.
 """
 
 from __future__ import annotations
 
-from ._fairif_study import reproduce_table1, reproduce_table4
-from ._pruning_study import reproduce_c3, reproduce_fig2
-from ._robustness import reproduce_robustness
+import importlib
+import importlib.util
+from collections.abc import Callable
 
-__all__ = ["REPRODUCTIONS"]
+__all__ = [
+    "REPRODUCTIONS",
+    "RUNNER_PUBLISHED",
+    "STUDY_PACKAGE",
+    "StudyNotInstalledError",
+    "resolve_study",
+    "study_available",
+]
+
+#: import package holding the studies' code (distribution ``skfairnn-benchmarks``)
+STUDY_PACKAGE = "skfairnn_benchmarks"
+_INSTALL_HINT = (
+    "the study code is the separate skfairnn-benchmarks project; from a checkout of "
+    "the repository run: pip install ./benchmarks"
+)
+
+#: RUNNER (ICSE 2024) Tables 1-2, mean over 10 splits: (dataset, constraint) -> method -> metrics
+RUNNER_PUBLISHED: dict[tuple[str, str], dict[str, dict[str, float]]] = {
+    ("adult", "demographic_parity"): {
+        "erm": {"ap": 0.781, "acc": 0.850, "dp": 0.170},
+        "adversarial": {"ap": 0.765, "acc": 0.823, "dp": 0.066},
+        "runner": {"ap": 0.766, "acc": 0.838, "dp": 0.048},
+    },
+    ("compas", "demographic_parity"): {
+        "erm": {"ap": 0.643, "acc": 0.655, "dp": 0.174},
+        "reweighting": {"ap": 0.637, "acc": 0.643, "dp": 0.029},
+        "runner": {"ap": 0.623, "acc": 0.649, "dp": 0.006},
+    },
+    ("german", "demographic_parity"): {
+        "erm": {"ap": 0.797, "acc": 0.682, "dp": 0.134},
+        "runner": {"ap": 0.840, "acc": 0.654, "dp": 0.056},
+    },
+    ("lsac", "demographic_parity"): {
+        "erm": {"ap": 0.924, "acc": 0.839, "dp": 0.007},
+        "runner": {"ap": 0.924, "acc": 0.840, "dp": 0.004},
+    },
+    ("adult", "equalized_odds"): {
+        "erm": {"ap": 0.779, "acc": 0.850, "eo": 0.096},
+        "oversample": {"ap": 0.762, "acc": 0.819, "eo": 0.141},
+        "runner": {"ap": 0.767, "acc": 0.813, "eo": 0.082},
+    },
+    ("compas", "equalized_odds"): {
+        "erm": {"ap": 0.641, "acc": 0.653, "eo": 0.348},
+        "runner": {"ap": 0.637, "acc": 0.651, "eo": 0.046},
+    },
+    ("german", "equalized_odds"): {
+        "erm": {"ap": 0.788, "acc": 0.650, "eo": 0.343},
+        "runner": {"ap": 0.838, "acc": 0.660, "eo": 0.179},
+    },
+    ("lsac", "equalized_odds"): {
+        "erm": {"ap": 0.925, "acc": 0.841, "eo": 0.024},
+        "runner": {"ap": 0.908, "acc": 0.671, "eo": 0.018},
+    },
+}
 
 REPRODUCTIONS: dict[str, dict] = {
     "gcm-adult-eo": {
@@ -56,11 +116,7 @@ REPRODUCTIONS: dict[str, dict] = {
         "selection": "hard",
         "columns": ("ap", "acc", "dp"),
         "methods": ("erm", "adversarial", "runner"),
-        "published": {
-            "erm": {"ap": 0.781, "acc": 0.850, "dp": 0.170},
-            "adversarial": {"ap": 0.765, "acc": 0.823, "dp": 0.066},
-            "runner": {"ap": 0.766, "acc": 0.838, "dp": 0.048},
-        },
+        "published": RUNNER_PUBLISHED[("adult", "demographic_parity")],
     },
     "runner-adult-eo": {
         "paper": "RUNNER (ICSE 2024), Table 2, Adult ΔEO (max of ΔTPR, ΔFPR in the code)",
@@ -69,11 +125,7 @@ REPRODUCTIONS: dict[str, dict] = {
         "selection": "hard",
         "columns": ("ap", "acc", "eo", "eo_max"),
         "methods": ("erm", "oversample", "runner"),
-        "published": {
-            "erm": {"ap": 0.779, "acc": 0.850, "eo": 0.096},
-            "oversample": {"ap": 0.762, "acc": 0.819, "eo": 0.141},
-            "runner": {"ap": 0.767, "acc": 0.813, "eo": 0.082},
-        },
+        "published": RUNNER_PUBLISHED[("adult", "equalized_odds")],
     },
     "runner-compas-dp": {
         "paper": "RUNNER (ICSE 2024), Table 1, COMPAS ΔDP",
@@ -82,11 +134,7 @@ REPRODUCTIONS: dict[str, dict] = {
         "selection": "hard",
         "columns": ("ap", "acc", "dp"),
         "methods": ("erm", "reweighting", "runner"),
-        "published": {
-            "erm": {"ap": 0.643, "acc": 0.655, "dp": 0.174},
-            "reweighting": {"ap": 0.637, "acc": 0.643, "dp": 0.029},
-            "runner": {"ap": 0.623, "acc": 0.649, "dp": 0.006},
-        },
+        "published": RUNNER_PUBLISHED[("compas", "demographic_parity")],
     },
     "baselines-adult-eo": {
         "paper": "skfairnn baselines, Adult, equalized odds (foundation acceptance run)",
@@ -100,26 +148,74 @@ REPRODUCTIONS: dict[str, dict] = {
     "fairif-tabular": {
         "paper": "FairIF (WSDM 2024), Table 4: logistic regression on Adult, German, COMPAS; "
         "groups known on the validation rows only",
-        "study": reproduce_table4,
+        "study": "skfairnn_benchmarks.fairif:reproduce_table4",
     },
     "fairif-digits": {
         "paper": "FairIF (WSDM 2024), Table 1 (MLP) on coloured digits, three bias settings, "
         "and the §6.4 weight study",
-        "study": reproduce_table1,
+        "study": "skfairnn_benchmarks.fairif:reproduce_table1",
     },
     "pruning-adult": {
         "paper": "Wang, Wang & Liu (ICML 2022), §6.2 / Fig. 2: accuracy and DP violation "
         "against the fraction of Adult kept",
-        "study": reproduce_fig2,
+        "study": "skfairnn_benchmarks.pruning:reproduce_fig2",
     },
     "robustness": {
         "paper": "skfairnn robustness study: every estimator at its defaults and a 3-value grid, "
         "constraint equalized_odds, judged through predict() on the six datasets and three "
         "synthetic stress sets, against fairlearn's ExponentiatedGradient / ThresholdOptimizer",
-        "study": reproduce_robustness,
+        "study": "skfairnn_benchmarks.robustness:reproduce_robustness",
     },
     "pruning-first-order": {
         "paper": "Wang, Wang & Liu (ICML 2022), App. C.3: Eq. 11 vs the actual output change",
-        "study": reproduce_c3,
+        "study": "skfairnn_benchmarks.pruning:reproduce_c3",
     },
 }
+
+
+class StudyNotInstalledError(ModuleNotFoundError):
+    """A study's code (the ``skfairnn-benchmarks`` project) is not installed."""
+
+
+def study_available() -> bool:
+    """Whether :data:`STUDY_PACKAGE` can be imported (found without importing it)."""
+    return importlib.util.find_spec(STUDY_PACKAGE) is not None
+
+
+def resolve_study(name: str) -> Callable:
+    """The callable of study ``name``, imported now (``"module:function"`` in its spec).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`REPRODUCTIONS` whose spec has a ``"study"``.
+
+    Returns
+    -------
+    callable
+        ``study(seeds, *, quick, data_home, device, out)``.
+
+    Raises
+    ------
+    StudyNotInstalledError
+        When ``skfairnn_benchmarks`` is not installed; the message says how to
+        install it. Any other import error of the study's code propagates.
+    ValueError
+        When ``name`` is not a study of :data:`REPRODUCTIONS`.
+    """
+    spec = REPRODUCTIONS.get(name)
+    if spec is None or "study" not in spec:
+        studies = [key for key, value in REPRODUCTIONS.items() if "study" in value]
+        raise ValueError(f"name must be one of the studies {studies}; got {name!r}.")
+    module_name, _, function = spec["study"].partition(":")
+    package = module_name.partition(".")[0]
+    try:  # the package first: only its absence is "not installed"
+        importlib.import_module(package)
+    except ModuleNotFoundError as error:
+        if error.name != package:
+            raise
+        raise StudyNotInstalledError(
+            f"skfairnn reproduce {name} needs the {package} package: {_INSTALL_HINT}.",
+            name=package,
+        ) from error
+    return getattr(importlib.import_module(module_name), function)

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """RUNNER's neuron diagnostics (Eq. 6, Eq. 8/11, Fig. 3) against hand computations."""
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -22,8 +21,6 @@ from skfairnn.diagnostics import (
     neuron_unfairness_importance,
     plot_neuron_discrimination_buckets,
 )
-
-matplotlib.use("Agg")
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ over several repeats, and prints the median times and their ratio.
 
 Usage::
 
-    python benchmarks/bench_runner.py                   # CPU, 5 epochs, 3 repeats
-    python benchmarks/bench_runner.py --device cuda
-    python benchmarks/bench_runner.py --epochs 2 --repeats 1 --constraint equalized_odds
+    python -m skfairnn_benchmarks.bench_runner                   # CPU, 5 epochs, 3 repeats
+    python -m skfairnn_benchmarks.bench_runner --device cuda
+    python -m skfairnn_benchmarks.bench_runner --epochs 2 --repeats 1 --constraint equalized_odds
 """
 
 from __future__ import annotations

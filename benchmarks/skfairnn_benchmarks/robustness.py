@@ -33,32 +33,34 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
-from .._base import FairNetClassifier
-from .._decision import (
+from skfairnn import (
+    AdversarialClassifier,
+    ERMClassifier,
+    FairerClassifier,
+    FairIFReweighter,
+    FairNetClassifier,
+    FairRegClassifier,
+    GCMClassifier,
+    InfluencePruner,
+    KamiranCaldersReweighter,
+    ReweightedClassifier,
+    RunnerClassifier,
+)
+from skfairnn._decision import (
     is_collapsed,
     match_rate_offset,
     max_accuracy_offset,
     prior_shift_offset,
 )
-from ..datasets import make_biased_classification
-from ..methods import (
-    AdversarialClassifier,
-    ERMClassifier,
-    FairerClassifier,
-    FairRegClassifier,
-    GCMClassifier,
-    RunnerClassifier,
+from skfairnn.benchmarks import (
+    decision_metrics,
+    drop_failed,
+    fitted_network,
+    load_protocol_data,
+    run_tasks,
+    score_metrics,
 )
-from ..weighting import (
-    FairIFReweighter,
-    InfluencePruner,
-    KamiranCaldersReweighter,
-    ReweightedClassifier,
-)
-from ._compare import drop_failed
-from ._data import load_protocol_data
-from ._protocol import decision_metrics, fitted_network, score_metrics
-from ._runs import run_tasks
+from skfairnn.datasets import make_biased_classification
 
 __all__ = [
     "GRID",
@@ -355,7 +357,7 @@ def robustness_study(
     out : path, default=None
         Folder of ``runs.jsonl`` (streamed, resumable).
     run_options : dict, default=None
-        Keyword arguments of :func:`~skfairnn.benchmarks._runs.run_tasks`
+        Keyword arguments of :func:`~skfairnn.benchmarks.run_tasks`
         (``n_jobs``, ``torch_threads``, ``resume``, ``progress``).
     """
     options = dict(run_options or {})

@@ -7,7 +7,7 @@ Same data (Fair Mixup Adult, 27k × 120), model (MLP 120-200-200-1), optimiser
 and the ratios the foundation issue asks for (ERM / hand loop ≤ 1.3,
 FairReg / ERM ≤ 1.3).
 
-    python benchmarks/bench_erm.py [--device cuda] [--epochs 5]
+    python -m skfairnn_benchmarks.bench_erm [--device cuda] [--epochs 5]
 """
 
 from __future__ import annotations

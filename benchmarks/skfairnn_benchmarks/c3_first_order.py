@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """App. C.3 check of the pruning paper: first-order influence (Eq. 11) vs the actual change.
 
-The protocol is :func:`skfairnn.benchmarks._pruning_study.first_order_check`
+The protocol is :func:`skfairnn_benchmarks.pruning.first_order_check`
 (also ``skfairnn reproduce pruning-first-order``). Prints the Pearson
 correlation over ``--pairs`` random (train, test) pairs for several step sizes.
 
 Run::
 
-    OMP_NUM_THREADS=2 nice -n 10 python benchmarks/c3_first_order.py --seed 0
+    OMP_NUM_THREADS=2 nice -n 10 python -m skfairnn_benchmarks.c3_first_order --seed 0
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 
 import torch
 
-from skfairnn.benchmarks._pruning_study import first_order_check
+from .pruning import first_order_check
 
 
 def main(argv=None) -> dict:

@@ -7,7 +7,7 @@ resident memory and the ratio to one ERM training epoch over the same rows.
 
 Run (quiet machine, 2 threads)::
 
-    OMP_NUM_THREADS=2 nice -n 10 python benchmarks/bench_pruning.py --threads 2
+    OMP_NUM_THREADS=2 nice -n 10 python -m skfairnn_benchmarks.bench_pruning --threads 2
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The pruning study of Wang, Wang & Liu (ICML 2022): §6.2 / Fig. 2 and App. C.3.
 
-* :func:`load_balanced_adult` — Adult as §6.2 / App. C.2 use it.
 * :func:`pruning_study` — for each seed: a two-layer ReLU net (hidden 64,
   Adam lr 1e-3) trained with the relaxed DP penalty (γ = 1) on all training
   rows scores every row (:class:`~skfairnn.InfluencePruner`); for each
@@ -29,19 +28,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..datasets import fetch_adult
-from ..diagnostics._influence import constraint_gradient
-from ..influence._ntk import _per_sample_output_grads, functional_output
-from ..methods.erm import ERMClassifier
-from ..methods.fairreg import FairRegClassifier
-from ..metrics import demographic_parity_difference
-from ..weighting.pruning import STRATEGIES, HingeLoss, InfluencePruner
-from ._data import load_protocol_data
+from skfairnn import ERMClassifier, FairRegClassifier, InfluencePruner
+from skfairnn.benchmarks import load_protocol_data
+from skfairnn.influence import constraint_gradient
+from skfairnn.influence._ntk import _per_sample_output_grads, functional_output
+from skfairnn.metrics import demographic_parity_difference
+from skfairnn.modules import HingeLoss
+from skfairnn.weighting.pruning import STRATEGIES
+
+from .balanced_adult import load_balanced_adult
 
 __all__ = [
     "FRACTIONS",
     "first_order_check",
-    "load_balanced_adult",
     "plot_pruning",
     "pruning_study",
     "reproduce_c3",
@@ -50,74 +49,6 @@ __all__ = [
 
 #: kept fractions of Fig. 2 (b)–(c)
 FRACTIONS = (1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1)
-_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-    "hours-per-week", "native-country", "income",
-]  # fmt: skip
-_NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-
-
-def load_balanced_adult(
-    seed: int,
-    *,
-    test_size: float = 0.2,
-    balance: str = "marginals",
-    scale: str = "standard",
-    data_home=None,
-):
-    """Adult resampled to balance class and group, split 80/20 (§6.2, App. C.2).
-
-    Reading of "we resample the dataset to balance the class and group
-    membership" (the authors' prebuilt ``adult.npy`` is not public): rows
-    with a missing value dropped; ``balance="marginals"`` down-samples the
-    larger sex group to the smaller one, then the majority class to the
-    minority class (both marginals balanced; the base-rate difference between
-    the sexes, and so ERM's DP violation, remains); ``"cells"`` down-samples
-    every (sex, income) cell to the smallest. Features: one-hot categoricals
-    (``education`` and ``fnlwgt`` dropped) and the numerics standardised
-    (``scale="standard"``) or mapped to [0, 1] (``"minmax"``) with statistics
-    of the training split; sex stays an input in column 0, as in the authors'
-    code (``A = X[:, 0]``).
-
-    Returns
-    -------
-    X_train, y_train, A_train, X_test, y_test, A_test : ndarrays
-        ``A`` is 1 for men.
-    """
-    adult = fetch_adult(data_home=data_home)
-    frame = adult.data.copy()
-    frame["income"] = np.where(adult.target.to_numpy() == 1, ">50K", "<=50K")
-    frame = frame.dropna().reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    if balance == "cells":
-        frame = _downsample(frame, frame["sex"] + frame["income"], rng)
-    else:
-        frame = _downsample(frame, frame["sex"], rng)
-        frame = _downsample(frame, frame["income"], rng)
-    y = (frame["income"] == ">50K").to_numpy().astype(np.int64)
-    A = (frame["sex"] == "Male").to_numpy().astype(np.int64)
-    categorical = [c for c in _COLUMNS if c not in [*_NUMERIC, "fnlwgt", "education", "income"]]
-    X = pd.get_dummies(frame[_NUMERIC + categorical], columns=categorical, dtype=np.float32)
-    X = X[["sex_Male"] + [c for c in X.columns if not c.startswith("sex_")]].to_numpy(np.float32)
-    order = rng.permutation(len(X))
-    n_test = int(round(test_size * len(X)))
-    test, train = order[:n_test], order[n_test:]
-    numeric = X[train][:, 1 : 1 + len(_NUMERIC)]
-    if scale == "minmax":
-        low, span = numeric.min(0), np.maximum(numeric.max(0) - numeric.min(0), 1e-8)
-    else:
-        low, span = numeric.mean(0), numeric.std(0) + 1e-8
-    X[:, 1 : 1 + len(_NUMERIC)] = (X[:, 1 : 1 + len(_NUMERIC)] - low) / span
-    return X[train], y[train], A[train], X[test], y[test], A[test]
-
-
-def _downsample(frame: pd.DataFrame, key: pd.Series, rng) -> pd.DataFrame:
-    size = key.value_counts().min()
-    keep = np.concatenate(
-        [rng.choice(np.flatnonzero(key.to_numpy() == v), size, replace=False) for v in key.unique()]
-    )
-    return frame.iloc[np.sort(keep)].reset_index(drop=True)
 
 
 def _load_split(dataset: str, seed: int, balance: str, scale: str, data_home):
@@ -151,12 +82,13 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
     dataset = options.get("dataset", "adult")
     balance, scale = options.get("balance", "marginals"), options.get("scale", "standard")
     Xtr, ytr, Atr, Xte, yte, Ate = _load_split(dataset, seed, balance, scale, data_home)
-    fair = {"constraint": "demographic_parity", "fairness_weight": 1.0}
+    fair = {
+        "constraint": "demographic_parity",
+        "fairness_weight": 1.0,
+        "gap_scale": options.get("penalty", "proba"),  # "logit": the authors' train.py
+    }
     if options.get("loss", "bce") == "hinge":
         fair["criterion"] = HingeLoss
-    if options.get("penalty") == "logit":
-        fair["gap_scale"] = "logit"
-    fair_cls = FairRegClassifier
 
     def net(cls, **params):
         return cls(
@@ -175,7 +107,7 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
         rows.append(row)
 
     record("ERM", 1.0, net(ERMClassifier).fit(Xtr, ytr).predict(Xte))
-    fairreg = net(fair_cls, **fair).fit(Xtr, ytr, sensitive_features=Atr)
+    fairreg = net(FairRegClassifier, **fair).fit(Xtr, ytr, sensitive_features=Atr)
     record("FairReg", 1.0, fairreg.predict(Xte))
     reduction = ExponentiatedGradient(LogisticRegression(max_iter=1000), DemographicParity())
     reduction.fit(Xtr, ytr, sensitive_features=Atr)
@@ -196,7 +128,9 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
                 pred = np.full(len(Xte), ytr[keep][0])
             else:
                 groups = Atr[keep] if len(np.unique(Atr[keep])) > 1 else None
-                model = net(fair_cls, **fair).fit(Xtr[keep], ytr[keep], sensitive_features=groups)
+                model = net(FairRegClassifier, **fair).fit(
+                    Xtr[keep], ytr[keep], sensitive_features=groups
+                )
                 pred = model.predict(Xte)
             record(f"prune_{strategy}", fraction, pred, keep)
     return rows
@@ -227,11 +161,13 @@ def pruning_study(
     device : str, default=None
     data_home : str or Path, default=None
     **options
-        ``dataset`` ("adult", the balanced Adult of :func:`load_balanced_adult`,
+        ``dataset`` ("adult", the balanced Adult of
+        :func:`~skfairnn_benchmarks.balanced_adult.load_balanced_adult`,
         or a protocol dataset: train + validation rows trained on, no
         resampling, ``A`` = 1 for the more frequent group), ``balance`` and
         ``scale`` (Adult), ``loss`` ("bce" or the authors' "hinge"),
-        ``penalty`` ("proba" or the authors' "logit"), and ``output``,
+        ``penalty`` (the ``gap_scale`` of every ``FairRegClassifier``: "proba"
+        or the authors' "logit"), and ``output``,
         ``aggregate`` and ``stratify`` of :class:`~skfairnn.InfluencePruner`.
 
     Returns
@@ -325,7 +261,8 @@ def first_order_check(
 ) -> dict:
     r"""App. C.3: first-order influence (Eq. 11) against the actual output change.
 
-    A two-layer ReLU net (hidden 64) is trained on :func:`load_balanced_adult`
+    A two-layer ReLU net (hidden 64) is trained on
+    :func:`~skfairnn_benchmarks.balanced_adult.load_balanced_adult`
     with the relaxed DP penalty (γ = 1). For ``pairs`` random (train i, test
     j) pairs the parameters are moved by the counterfactual step of example
     i's objective, :math:`\theta_1 = \theta_0 + \frac{\eta}{n}\nabla_\theta

@@ -13,8 +13,8 @@ because the machine may be shared.
 
 Run::
 
-    nice -n 10 python benchmarks/bench_fairif.py            # full size
-    nice -n 10 python benchmarks/bench_fairif.py --quick    # 20,000 rows
+    nice -n 10 python -m skfairnn_benchmarks.bench_fairif            # full size
+    nice -n 10 python -m skfairnn_benchmarks.bench_fairif --quick    # 20,000 rows
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from skfairnn import ERMClassifier, FairIFReweighter  # noqa: E402
+from skfairnn import ERMClassifier, FairIFReweighter
 
 
 def make_data(n_rows: int, n_features: int, seed: int = 0):

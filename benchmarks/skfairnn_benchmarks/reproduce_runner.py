@@ -15,9 +15,10 @@ Fit times exclude the per-epoch evaluation; ``runner/erm`` is their ratio.
 
 Usage::
 
-    python benchmarks/reproduce_runner.py --datasets adult --seeds 5
-    python benchmarks/reproduce_runner.py --datasets compas german lsac --seeds 3 --out out/
-    python benchmarks/reproduce_runner.py --quick        # smoke run
+    python -m skfairnn_benchmarks.reproduce_runner --datasets adult --seeds 5
+    python -m skfairnn_benchmarks.reproduce_runner --datasets compas german lsac --seeds 3 \
+        --out out/
+    python -m skfairnn_benchmarks.reproduce_runner --quick        # smoke run
 """
 
 from __future__ import annotations
@@ -32,43 +33,8 @@ import pandas as pd
 import torch
 
 from skfairnn import ERMClassifier, RunnerClassifier
-from skfairnn.benchmarks import EpochEvaluator, load_protocol_data
+from skfairnn.benchmarks import RUNNER_PUBLISHED, EpochEvaluator, load_protocol_data
 
-#: RUNNER Tables 1-2 (mean over 10 splits): (dataset, constraint) -> method -> metrics
-PUBLISHED = {
-    ("adult", "demographic_parity"): {
-        "erm": {"ap": 0.781, "acc": 0.850, "dp": 0.170},
-        "runner": {"ap": 0.766, "acc": 0.838, "dp": 0.048},
-    },
-    ("compas", "demographic_parity"): {
-        "erm": {"ap": 0.643, "acc": 0.655, "dp": 0.174},
-        "runner": {"ap": 0.623, "acc": 0.649, "dp": 0.006},
-    },
-    ("german", "demographic_parity"): {
-        "erm": {"ap": 0.797, "acc": 0.682, "dp": 0.134},
-        "runner": {"ap": 0.840, "acc": 0.654, "dp": 0.056},
-    },
-    ("lsac", "demographic_parity"): {
-        "erm": {"ap": 0.924, "acc": 0.839, "dp": 0.007},
-        "runner": {"ap": 0.924, "acc": 0.840, "dp": 0.004},
-    },
-    ("adult", "equalized_odds"): {
-        "erm": {"ap": 0.779, "acc": 0.850, "eo": 0.096},
-        "runner": {"ap": 0.767, "acc": 0.813, "eo": 0.082},
-    },
-    ("compas", "equalized_odds"): {
-        "erm": {"ap": 0.641, "acc": 0.653, "eo": 0.348},
-        "runner": {"ap": 0.637, "acc": 0.651, "eo": 0.046},
-    },
-    ("german", "equalized_odds"): {
-        "erm": {"ap": 0.788, "acc": 0.650, "eo": 0.343},
-        "runner": {"ap": 0.838, "acc": 0.660, "eo": 0.179},
-    },
-    ("lsac", "equalized_odds"): {
-        "erm": {"ap": 0.925, "acc": 0.841, "eo": 0.024},
-        "runner": {"ap": 0.908, "acc": 0.671, "eo": 0.018},
-    },
-}
 #: neurons kept per layer: the paper's Adult tables match k = 10%; the README gives 5% elsewhere
 TOP_K = {"adult": 0.1, "compas": 0.05, "german": 0.05, "lsac": 0.05}
 #: λ: the authors' README (Adult) gives 0.3 for ΔDP and 1.0 for ΔEO; with 0.3 (and 1.0) our
@@ -199,7 +165,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     table = mean.round(3).astype(str) + " ± " + std.round(3).astype(str)
     table["n"] = grouped.size()
     for key in mean.index:
-        paper = PUBLISHED.get((key[0], SHORT[key[1]]), {}).get(key[2], {})
+        paper = RUNNER_PUBLISHED.get((key[0], SHORT[key[1]]), {}).get(key[2], {})
         table.loc[key, "paper"] = " ".join(f"{k}={v}" for k, v in paper.items())
         erm = (key[0], key[1], "erm")
         if erm in mean.index:

@@ -8,7 +8,7 @@ AP, accuracy, ΔEO (ΔTPR + ΔFPR), ΔDP and the rate of positive predictions
 (a collapse to one class shows as 0 or 1), mean ± std over seeds, plus the
 ratio of each method's gap to ERM's.
 
-    nice -n 10 python benchmarks/adversarial_adult.py --seeds 3 --weights 0.1 0.3 1
+    nice -n 10 python -m skfairnn_benchmarks.adversarial_adult --seeds 3 --weights 0.1 0.3 1
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The robustness study: runs, summaries, acceptance rule, validation selection, plots."""
+"""The robustness study (``skfairnn_benchmarks.robustness``): runs, summaries, plots."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from skfairnn.benchmarks import REPRODUCTIONS
-from skfairnn.benchmarks._robustness import (
+from skfairnn_benchmarks.robustness import (
     GRID,
     acceptance,
     load_robustness_data,
@@ -104,3 +104,21 @@ def test_synthetic_stress_sets():
     assert abs(np.mean(minority.a_train != 0) - 0.10) < 0.01
     three = load_robustness_data("synthetic_three_groups", 0)
     assert set(np.unique(three.a_train)) == {0, 1, 2}
+
+
+def test_runs_in_joblib_worker_processes_give_the_sequential_rows(study, tmp_path):
+    """Worker processes import the study's task function from ``skfairnn_benchmarks``."""
+    rows, _ = study
+    parallel = robustness_study(
+        [0, 1],
+        datasets=("synthetic_rare",),
+        methods=("erm",),
+        quick=True,
+        out=tmp_path,
+        run_options={"n_jobs": 2, "progress": False},
+    )
+    assert not parallel["error"].astype(bool).any(), parallel["error"].tolist()
+    first = parallel[parallel["seed"] == 0].iloc[0]
+    sequential = rows[rows["method"] == "erm"].iloc[0]
+    assert first["test_shipped_acc"] == pytest.approx(sequential["test_shipped_acc"], abs=1e-6)
+    assert first["test_ap"] == pytest.approx(sequential["test_ap"], abs=1e-6)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """FairIF Table 4: logistic regression on Adult, German and COMPAS (or any protocol dataset).
 
-The protocol is :func:`skfairnn.benchmarks._fairif_study.fairif_tabular`
+The protocol is :func:`skfairnn_benchmarks.fairif.fairif_tabular`
 (also ``skfairnn reproduce fairif-tabular``): validation rows carry their
 group, training rows none; "Original" is the stage-one logistic regression,
 "FairIF (tuned)" the retrained model with the relaxation and ``l2_weight``
@@ -11,8 +11,9 @@ tuned − Original (mean ± s.e. over seeds).
 
 Run::
 
-    python benchmarks/reproduce_fairif_tabular.py --datasets adult compas --seeds 10
-    python benchmarks/reproduce_fairif_tabular.py --datasets german --seeds 30 --first-seed 30
+    python -m skfairnn_benchmarks.reproduce_fairif_tabular --datasets adult compas --seeds 10
+    python -m skfairnn_benchmarks.reproduce_fairif_tabular --datasets german --seeds 30 \
+        --first-seed 30
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from skfairnn.benchmarks._fairif_study import (
+from .fairif import (
     PAPER_TABLE4,
     RELAXATIONS,
     fairif_tabular,

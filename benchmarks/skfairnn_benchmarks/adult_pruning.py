@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """§6.2 of the instance-level influence paper: the pruning study on Adult (Fig. 2).
 
-The protocol is :func:`skfairnn.benchmarks._pruning_study.pruning_study`
+The protocol is :func:`skfairnn_benchmarks.pruning.pruning_study`
 (also ``skfairnn reproduce pruning-adult``): balanced Adult, 80/20 split; a
 two-layer ReLU net (hidden 64) with the relaxed DP penalty (γ = 1) scores
 every row; for each strategy and kept fraction a fresh net with the penalty
@@ -16,7 +16,8 @@ Writes ``<out>/adult_pruning.csv``, ``summary.json`` and ``fig2_adult.png``.
 
 Run::
 
-    OMP_NUM_THREADS=2 nice -n 10 python benchmarks/adult_pruning.py --seeds 0 1 2 --out bench_out
+    OMP_NUM_THREADS=2 nice -n 10 python -m skfairnn_benchmarks.adult_pruning --seeds 0 1 2 \
+        --out bench_out
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from skfairnn.benchmarks._pruning_study import FRACTIONS, plot_pruning, pruning_study
 from skfairnn.weighting.pruning import STRATEGIES
+
+from .pruning import FRACTIONS, plot_pruning, pruning_study
 
 
 def main(argv=None) -> pd.DataFrame:

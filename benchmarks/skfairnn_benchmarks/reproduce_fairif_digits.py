@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """FairIF Table 1 (MLP) on coloured digits, and the sample-weight study of §6.4.
 
-The protocol is :func:`skfairnn.benchmarks._fairif_study.fairif_digits` (also
+The protocol is :func:`skfairnn_benchmarks.fairif.fairif_digits` (also
 ``skfairnn reproduce fairif-digits``): ``make_colored_digits`` under the three
 bias settings, 60/20/20 stratified split, validation rows with their colour,
 training rows without; an MLP (hidden 64) trained by ERM (Original) and
@@ -11,7 +11,7 @@ cell, and saves ``fairif_weights_<bias>.png`` (§6.4).
 
 Run::
 
-    nice -n 10 python benchmarks/reproduce_fairif_digits.py --seeds 3
+    nice -n 10 python -m skfairnn_benchmarks.reproduce_fairif_digits --seeds 3
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from skfairnn.benchmarks._fairif_study import (
+from .fairif import (
     BIASES,
     PAPER_TABLE1,
     fairif_digits,

@@ -36,17 +36,16 @@ import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
-from ..datasets import make_colored_digits
-from ..methods.erm import ERMClassifier
-from ..metrics import (
+from skfairnn import ERMClassifier, FairIFReweighter, ReweightedClassifier
+from skfairnn.benchmarks import load_protocol_data
+from skfairnn.datasets import make_colored_digits
+from skfairnn.metrics import (
     accuracy_difference,
     average_odds_difference,
     equal_opportunity_difference,
 )
-from ..modules import LogisticRegressionModule
-from ..weighting.fairif import FairIFReweighter, solve_fairif_epsilon
-from ..weighting.meta import ReweightedClassifier
-from ._data import load_protocol_data
+from skfairnn.modules import LogisticRegressionModule
+from skfairnn.weighting.fairif import solve_fairif_epsilon
 
 __all__ = [
     "BIASES",

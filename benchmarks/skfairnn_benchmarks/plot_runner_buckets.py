@@ -7,24 +7,21 @@ neurons ranked by unfairness importance (Eq. 6), on the test split.
 
 Usage::
 
-    python benchmarks/plot_runner_buckets.py --constraint demographic_parity --out fig3_dp.png
+    python -m skfairnn_benchmarks.plot_runner_buckets --constraint demographic_parity \
+        --out fig3_dp.png
 """
 
 from __future__ import annotations
 
 import argparse
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from reproduce_runner import make_estimator  # noqa: E402
-
-from skfairnn.benchmarks import load_protocol_data  # noqa: E402
-from skfairnn.diagnostics import (  # noqa: E402
+from skfairnn.benchmarks import load_protocol_data
+from skfairnn.diagnostics import (
     neuron_discrimination_buckets,
     plot_neuron_discrimination_buckets,
 )
+
+from .reproduce_runner import make_estimator
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ EOR / GCM at AP 0.995 / 0.906 / 0.907 / 0.908 and -ΔEO 0.750 / 0.020 / 0.016 /
 0.013 on Colored MNIST. Protocol: 60/20/20 split per seed, the papers' epoch
 selection by minimum validation ΔEO (:func:`skfairnn.benchmarks.evaluate`).
 
-    python benchmarks/reproduce_colored_digits.py --seeds 3 [--device cuda]
+    python -m skfairnn_benchmarks.reproduce_colored_digits --seeds 3 [--device cuda]
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 CPU (default): Adult-sized tabular data (27k × 120 one-hot features, the
 paper's 120→200→200→1 MLP, batch 2000). CUDA: a ResNet-18 on 64×64 images::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_gradient_methods.py
-    python benchmarks/bench_gradient_methods.py --model resnet18 --device cuda
+    OMP_NUM_THREADS=1 python -m skfairnn_benchmarks.bench_gradient_methods
+    python -m skfairnn_benchmarks.bench_gradient_methods --model resnet18 --device cuda
 
 Each fit is timed ``--repeats`` times (the minimum is reported) and the
 ratio to the matching ERM fit is printed; a JSON summary goes to ``--out``.

@@ -1,10 +1,14 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The robustness study (``skfairnn reproduce robustness``), with a choice of methods and datasets.
 
-Examples
---------
-python benchmarks/robustness.py --seeds 3 --n-jobs 16 --out benchmarks/results/robustness
-python benchmarks/robustness.py --methods fairif --datasets german adult --n-jobs 2
-python benchmarks/robustness.py --summarize-only --out benchmarks/results/robustness
+Run::
+
+    python -m skfairnn_benchmarks.run_robustness --seeds 3 --n-jobs 16 \
+        --out benchmarks/results/robustness
+    python -m skfairnn_benchmarks.run_robustness --methods fairif --datasets german adult \
+        --n-jobs 2
+    python -m skfairnn_benchmarks.run_robustness --summarize-only \
+        --out benchmarks/results/robustness
 
 Every run is appended to ``<out>/runs.jsonl`` as it finishes; rerunning resumes.
 ``--summarize-only`` writes the tables and plots from the runs already there.
@@ -15,14 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from skfairnn.benchmarks._compare import drop_failed
-from skfairnn.benchmarks._robustness import (
-    GRID,
-    ROBUSTNESS_DATASETS,
-    robustness_study,
-    write_report,
-)
-from skfairnn.benchmarks._runs import read_rows
+from skfairnn.benchmarks import drop_failed, read_rows
+
+from .robustness import GRID, ROBUSTNESS_DATASETS, robustness_study, write_report
 
 
 def main():
