@@ -38,6 +38,7 @@ from skfairnn import (
     ERMClassifier,
     FairerClassifier,
     FairIFReweighter,
+    FairMixupClassifier,
     FairNetClassifier,
     FairRegClassifier,
     GCMClassifier,
@@ -103,6 +104,7 @@ GRID = {
     "fairer": (0.2, 0.6, 2.0),
     "runner": (0.3, 1.0, 3.0),
     "adversarial": (0.3, 1.0, 3.0),
+    "fair_mixup": (0.15, 0.5, 1.5),
     "fairif": (None,),
     "reweighting": (None,),
     "prune": (None,),
@@ -117,6 +119,7 @@ _NETWORKS = {
     "fairer": FairerClassifier,
     "runner": RunnerClassifier,
     "adversarial": AdversarialClassifier,
+    "fair_mixup": FairMixupClassifier,
 }
 #: share of training rows whose group FairIF may see (the rest are missing)
 FAIRIF_KNOWN = 0.2
@@ -393,7 +396,7 @@ def _describe(row: dict) -> str:
 
 
 # ------------------------------------------------------------------------ summaries
-IN_PROCESSING = ("fairreg", "gcm", "fairer", "runner", "adversarial")
+IN_PROCESSING = ("fairreg", "gcm", "fairer", "runner", "adversarial", "fair_mixup")
 _KEY = ["dataset", "method", "weight", "sampling"]
 _TEST = ("acc", "recall", "rate", "dp", "eo")
 
