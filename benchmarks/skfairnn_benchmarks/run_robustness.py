@@ -55,8 +55,8 @@ def main():
     print(tables["acceptance"].round(3).to_string())
 
 
-ORDER = ["erm", "fairreg", "adversarial", "gcm", "fairer", "runner", "fair_mixup", "fairif", "reweighting",
-         "prune", "expgrad", "threshold"]  # fmt: skip
+ORDER = ["erm", "fairreg", "adversarial", "gcm", "fairer", "runner", "fair_mixup", "fairif",
+         "reweighting", "prune", "expgrad", "threshold"]  # fmt: skip
 SHORT = {"synthetic_rare": "syn. 5 % pos.", "synthetic_minority": "syn. 10 % minority",
          "synthetic_three_groups": "syn. 3 groups", "credit_default": "credit"}  # fmt: skip
 
