@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 import torch
-from test_runner import (
+from _runner_hand import (
     SharedReLUMLP,
     TwoReLUMLP,
     hand_activations,
