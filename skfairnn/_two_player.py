@@ -43,7 +43,8 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
     module : nn.Module class or instance, default=MLP
         The predictor (one output logit).
     fairness_weight : float, default=1.0
-        Weight of the adversary's gradient in the predictor's update.
+        Weight of the adversary's gradient in the predictor's update; ``0``
+        leaves the adversary idle (plain ERM with the same sampling).
     constraint : str, default="demographic_parity"
         One of "demographic_parity", "equalized_odds", "equal_opportunity".
     adversary_optimizer : torch optimizer class, default=torch.optim.Adam
@@ -138,7 +139,11 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         fair_batch = self._fair_batch(Xi, yi)
         logits = self.network_logits(fair_batch.X)
         loss = self.get_loss(logits, fair_batch.y, X=Xi, training=True)
-        playing = self.sensitive_groups_ is not None and len(self.sensitive_groups_) > 1
+        playing = (
+            self.sensitive_groups_ is not None
+            and len(self.sensitive_groups_) > 1
+            and self._has_fairness_term()
+        )
         if playing:
             adversary_loss = self.adversary_loss(fair_batch, logits)
             self._set_gradients(loss, adversary_loss)

@@ -150,7 +150,10 @@ class AdversarialClassifier(TwoPlayerFairNet):
         The predictor (one output logit).
     fairness_weight : float, default=1.0
         :math:`\alpha`, the weight of the adversary's gradient in the
-        predictor's update (≥ 0).
+        predictor's update (≥ 0). ``0`` switches the game off (plain ERM with
+        the same sampling), although Zhang et al.'s update at :math:`\alpha = 0`
+        would still project the task gradient; use a small positive value for
+        the projection alone.
     constraint : str, default="demographic_parity"
         One of "demographic_parity", "equalized_odds", "equal_opportunity".
         What the adversary sees (Sec. 4 of [1]_): the output only (DP); the
@@ -227,7 +230,8 @@ class AdversarialClassifier(TwoPlayerFairNet):
       constant here, as in fairlearn. Use skorch's ``LRScheduler`` callback
       for a decay.
     * Without ``sensitive_features`` (or with fewer than two groups) the
-      adversary is idle and training is plain ERM.
+      adversary is idle and training is plain ERM; so it is at
+      ``fairness_weight=0``.
 
     References
     ----------
