@@ -160,6 +160,7 @@ class FairerClassifier(PerCellGradientMixin, FairNetClassifier):
     (3,)
     """
 
+    _fairness_weights = ("alignment_weight", "fairness_weight")
     _parameter_constraints = {
         **FairNetClassifier._parameter_constraints,
         "alignment_weight": [Interval(Real, 0, None, closed="left")],

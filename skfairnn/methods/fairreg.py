@@ -67,6 +67,7 @@ class FairRegClassifier(FairNetClassifier):
     (3,)
     """
 
+    _fairness_weights = ("fairness_weight",)
     _parameter_constraints = {
         **FairNetClassifier._parameter_constraints,
         "fairness_weight": [Interval(Real, 0, None, closed="left")],

@@ -191,6 +191,7 @@ class GCMClassifier(PerCellGradientMixin, FairNetClassifier):
     (3,)
     """
 
+    _fairness_weights = ("fairness_weight",)
     _parameter_constraints = {
         **FairNetClassifier._parameter_constraints,
         "fairness_weight": [Interval(Real, 0, None, closed="left")],
