@@ -10,6 +10,13 @@ Adam with lr 1e-3, an MLP 200-200, batches of 500 rows per group (DP) or per
 probability thresholded at 0.5 (``prior_correction=None``). Every setting a
 method's paper fixes is passed explicitly, so that changing an estimator's
 default never moves a reproduction.
+
+The named paper configurations (``gcm_t2``, ``prune_fairness``, ...) are
+written here by hand. An in-processing network that
+:func:`~skfairnn.utils.all_estimators` finds and that none of them builds is
+registered under its :func:`short_name` with its defaults and the papers'
+training loop (:func:`constrained`), so a new method can be compared before
+it has a configuration of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from ..methods import (
     GCMClassifier,
     RunnerClassifier,
 )
+from ..utils import all_estimators
 from ..weighting import (
     FairIFReweighter,
     InfluencePruner,
@@ -32,7 +40,14 @@ from ..weighting import (
     ReweightedClassifier,
 )
 
-__all__ = ["METHODS", "paper_training", "balanced_sampling", "constrained", "register_method"]
+__all__ = [
+    "METHODS",
+    "paper_training",
+    "balanced_sampling",
+    "constrained",
+    "register_method",
+    "short_name",
+]
 
 
 def balanced_sampling(constraint: str) -> str:
@@ -205,3 +220,27 @@ def _prune_fairness(constraint, random_state, quick):
 
 
 register_method("prune_fairness", _prune_fairness)
+
+
+def short_name(cls: type) -> str:
+    """Registry name of an estimator class: ``GCMClassifier`` → ``"gcm"``."""
+    return cls.__name__.removesuffix("Classifier").lower()
+
+
+def _default_factory(cls) -> Callable:
+    def factory(constraint, random_state, quick):
+        return constrained(cls, constraint, random_state, quick)
+
+    factory.__doc__ = f"{cls.__name__} with its defaults and the papers' training loop."
+    return factory
+
+
+def _register_discovered() -> None:
+    """Register a default entry for every discovered network that no factory builds."""
+    built = {type(factory("demographic_parity", 0, True)) for factory in METHODS.values()}
+    for _, cls in all_estimators("classifier"):
+        if cls not in built:
+            register_method(short_name(cls), _default_factory(cls))
+
+
+_register_discovered()

@@ -1,20 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""In-processing methods: one small class each on :class:`~skfairnn.FairNetClassifier`."""
+"""In-processing methods: one small class each on :class:`~skfairnn.FairNetClassifier`.
 
-from .adversarial import AdversarialClassifier
-from .erm import ERMClassifier
-from .fair_mixup import FairMixupClassifier
-from .fairer import FairerClassifier
-from .fairreg import FairRegClassifier
-from .gcm import GCMClassifier
-from .runner import RunnerClassifier
+Every public module here is imported and its ``__all__`` re-exported
+(:func:`~skfairnn.utils.discovery.export_public_names`): a new method is a new
+module with an ``__all__``, and no list needs editing.
+"""
 
-__all__ = [
-    "AdversarialClassifier",
-    "ERMClassifier",
-    "FairMixupClassifier",
-    "FairRegClassifier",
-    "FairerClassifier",
-    "GCMClassifier",
-    "RunnerClassifier",
-]
+from ..utils.discovery import export_public_names
+
+__all__ = export_public_names(__name__, __path__, globals())

@@ -251,6 +251,7 @@ class AdversarialClassifier(TwoPlayerFairNet):
     (3,)
     """
 
+    _fairness_weights = ("fairness_weight",)
     _parameter_constraints = {
         **TwoPlayerFairNet._parameter_constraints,
         "adversary": [nn.Module, callable, None],

@@ -41,6 +41,7 @@ class ERMClassifier(FairNetClassifier):
     """
 
     _requires_groups = False
+    _fairness_weights = ()
 
     def __init__(self, module=MLP, **kwargs):
         super().__init__(module, **kwargs)

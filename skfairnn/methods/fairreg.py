@@ -69,6 +69,7 @@ class FairRegClassifier(FairPenaltyClassifier):
     (3,)
     """
 
+    _fairness_weights = ("fairness_weight",)
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "gap_scale": [StrOptions({"proba", "logit"})],

@@ -1,2 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Internal helpers (not public API)."""
+"""Utilities. :func:`all_estimators` is public; the underscore modules are internal."""
+
+from .discovery import all_estimators
+
+__all__ = ["all_estimators"]

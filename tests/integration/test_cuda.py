@@ -9,22 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-import skfairnn
+from skfairnn.utils import all_estimators
 
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 
-METHOD_NAMES = [
-    "ERMClassifier",
-    "FairRegClassifier",
-    "AdversarialClassifier",
-    "GCMClassifier",
-    "FairerClassifier",
-    "RunnerClassifier",
-]
-METHODS = [getattr(skfairnn, name) for name in METHOD_NAMES if hasattr(skfairnn, name)]
+#: every in-processing network, as discovered (no list to keep in step)
+METHODS = [cls for _, cls in all_estimators("classifier")]
 
 
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
