@@ -25,7 +25,11 @@ __all__ = ["FairPenaltyClassifier"]
 
 
 class FairPenaltyClassifier(FairNetClassifier):
-    r"""Network trained with :math:`\frac1n\sum_i w_i\ell_i + \lambda\,\mathcal L_{fair}`.
+    r"""Network trained with its task loss plus ``fairness_weight`` times a fairness loss.
+
+    .. math::
+
+        \frac1n\sum_i w_i\ell_i + \lambda\,\mathcal L_{fair}
 
     The base of every penalised method (FairReg, GCM, FAIRER, RUNNER, Fair
     Mixup, Adversarial). A subclass implements :meth:`fairness_loss`
@@ -38,9 +42,9 @@ class FairPenaltyClassifier(FairNetClassifier):
     fairness_weight : float, default=1.0
         :math:`\lambda`; ``0`` trains without the penalty (plain ERM with the
         same sampling).
-    constraint : {"equalized_odds", "equal_opportunity", "demographic_parity"}, \
-            default="equalized_odds"
-        The fairness criterion (:mod:`skfairnn.cells`).
+    constraint : str, default="equalized_odds"
+        The fairness criterion, one of "equalized_odds", "equal_opportunity",
+        "demographic_parity" (:mod:`skfairnn.cells`).
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint`` (group-balanced
         batches for demographic parity, cell-balanced otherwise).
