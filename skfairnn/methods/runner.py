@@ -235,12 +235,11 @@ class RunnerClassifier(FairPenaltyClassifier):
     def _diagnose(self, gap: torch.Tensor) -> list[torch.Tensor]:
         """Eq. (6)–(7): indices of the ``top_k`` neurons of each layer by importance."""
         weights = [self.module_.get_submodule(name).weight for name in self.layers_]
-        grads = [None] * len(weights)
+        grads = [torch.zeros_like(weight) for weight in weights]
         if gap.requires_grad:
-            grads = torch.autograd.grad(gap, weights, retain_graph=True, allow_unused=True)
+            grads = torch.autograd.grad(gap, weights, retain_graph=True, materialize_grads=True)
         selected = []
         for name, weight, grad in zip(self.layers_, weights, grads):
-            grad = torch.zeros_like(weight) if grad is None else grad
             scores = neuron_importance(weight.detach(), grad, self.importance)
             count = n_selected(self.top_k, len(scores), name)
             selected.append(torch.topk(scores, count, sorted=False).indices)
