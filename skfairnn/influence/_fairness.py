@@ -128,8 +128,7 @@ def constraint_gradient(
         Labels encoded 0/1.
     group : array-like of int of shape (n,)
         Group codes ``0..m-1``.
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
         One of :data:`skfairnn.cells.CONSTRAINTS`, or fairlearn's alias
         ``"true_positive_rate_parity"`` (equal opportunity).
     surrogate : {"relaxed", "covariance"}, default="relaxed"
@@ -202,8 +201,7 @@ def fairness_influence_scores(
     sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
         Group membership; two or more groups (see :func:`constraint_gradient`
         for how more than two groups enter).
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
         One of :data:`skfairnn.cells.CONSTRAINTS`. Equal TPR is
         ``"equal_opportunity"`` (fairlearn's ``"true_positive_rate_parity"`` is
         accepted as an alias); equal FPR alone is not a constraint of its own

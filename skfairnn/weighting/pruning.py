@@ -79,8 +79,7 @@ class InfluencePruner(BaseEstimator):
         probabilities, see Notes).
     keep_fraction : float in (0, 1], default=0.3
         Fraction of rows kept (the paper recommends 0.2–0.4).
-    constraint : {"demographic_parity", "equalized_odds", "equal_opportunity"}, \
-            default="demographic_parity"
+    constraint : str, default="demographic_parity"
         The constraint whose influence ranks the rows (the names of every
         skfairnn estimator, :data:`skfairnn.cells.CONSTRAINTS`), and the
         penalty of the default scoring network. Equal TPR is
