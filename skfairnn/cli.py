@@ -89,11 +89,19 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help="runs in parallel local processes (joblib; -1: one per core)",
         )
-        command.add_argument(
+        engine = command.add_mutually_exclusive_group()
+        engine.add_argument(
             "--dask",
             default=None,
             metavar="ADDRESS",
             help="run on a Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786)",
+        )
+        engine.add_argument(
+            "--ray",
+            default=None,
+            metavar="ADDRESS",
+            help="run on a Ray cluster (address for ray.init: auto, 10.0.0.5:6379, "
+            "ray://10.0.0.5:10001); with --device cuda each run gets one GPU",
         )
         command.add_argument(
             "--threads",
@@ -166,10 +174,19 @@ def _run_options(args, stem: str) -> dict:
 
 @contextlib.contextmanager
 def _backend(args):
-    """Connect to ``--dask ADDRESS`` and make it joblib's backend for the runs."""
-    if args.dask is None:
+    """Connect to ``--dask ADDRESS`` or ``--ray ADDRESS`` and make it joblib's backend."""
+    if args.dask is not None:
+        with _dask_backend(args):
+            yield
+    elif args.ray is not None:
+        with _ray_backend(args):
+            yield
+    else:
         yield
-        return
+
+
+@contextlib.contextmanager
+def _dask_backend(args):
     try:
         from distributed import Client
     except ImportError:
@@ -179,6 +196,30 @@ def _backend(args):
     import joblib
 
     with Client(args.dask), joblib.parallel_config(backend="dask", n_jobs=args.n_jobs or -1):
+        args.n_jobs = None  # the backend's own worker count
+        yield
+
+
+@contextlib.contextmanager
+def _ray_backend(args):
+    """Ray's joblib backend on the cluster at ``--ray``; a GPU per run with ``--device cuda``."""
+    try:
+        import ray
+        from ray.util.joblib import register_ray
+    except ImportError:
+        raise SystemExit("--ray needs Ray: pip install 'skfairnn[ray]'") from None
+    import joblib
+
+    register_ray()
+    on_gpu = args.device is not None and args.device.startswith("cuda")
+    with (
+        ray.init(address=args.ray),
+        joblib.parallel_config(
+            backend="ray",
+            n_jobs=args.n_jobs or -1,
+            ray_remote_args={"num_gpus": 1} if on_gpu else None,
+        ),
+    ):
         args.n_jobs = None  # the backend's own worker count
         yield
 

@@ -12,6 +12,13 @@ through :class:`joblib.Parallel`, so they run
   after connecting a :class:`distributed.Client` runs them on a Dask cluster,
   ``backend="ray"`` (after ``ray.util.joblib.register_ray()``) on Ray.
 
+Ray's joblib backend is a pool of Ray actors that hands results back only once
+all are done (it has no ``return_as="generator"``), which would hold every row
+back until the end of the grid. Under it the runs are therefore sent to Ray as
+tasks directly, with the backend's ``ray_remote_args`` (``{"num_gpus": 1}``
+gives each run a GPU of its own) and at most its ``n_jobs`` runs at a time
+(the cluster's CPU count when ``n_jobs`` is -1 or unset).
+
 Each finished run is appended to the JSONL file at once (by this process, in
 the order runs finish), a run that raises is recorded with its error instead
 of stopping the grid, and calling again with the same file skips the tasks
@@ -27,7 +34,8 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import joblib
@@ -67,6 +75,15 @@ def _jsonable(value):
     return value
 
 
+def _failed_row(task: dict, error: BaseException, run_time: float) -> dict:
+    """The row of a run that raised ``error`` (its task, the error, no results)."""
+    text = f"{type(error).__name__}: {error}"
+    if error.__traceback__ is not None:
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        text += f" (at {frame.filename}:{frame.lineno})"
+    return {**task, "error": text, "run_time": run_time, "task_key": task_key(task)}
+
+
 def _execute(function: Callable[[dict], dict], task: dict, torch_threads: int | None) -> dict:
     """Run one task in a worker; a failure becomes an ``error`` row."""
     import torch
@@ -77,15 +94,70 @@ def _execute(function: Callable[[dict], dict], task: dict, torch_threads: int | 
     start = time.perf_counter()
     try:
         row = {**task, **function(task), "error": ""}
+        row["run_time"] = time.perf_counter() - start
+        row["task_key"] = task_key(task)
     except Exception as error:  # recorded, not fatal: the grid goes on
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        where = f"{frame.filename}:{frame.lineno}"
-        row = {**task, "error": f"{type(error).__name__}: {error} (at {where})"}
+        row = _failed_row(task, error, time.perf_counter() - start)
     finally:
         torch.set_num_threads(previous)
-    row["run_time"] = time.perf_counter() - start
-    row["task_key"] = task_key(task)
     return _jsonable(row)
+
+
+def _active_ray_backend():
+    """The active joblib backend and its ``n_jobs`` if the backend is Ray's, else ``None``.
+
+    Looked up by class, not by the name it was registered under; Ray is not
+    imported when nothing imported its joblib backend.
+    """
+    module = sys.modules.get("ray.util.joblib.ray_backend")
+    if module is None:
+        return None
+    backend, n_jobs = joblib.parallel.get_active_backend()
+    return (backend, n_jobs) if isinstance(backend, module.RayBackend) else None
+
+
+def _on_ray(
+    backend, n_jobs: int, todo: Sequence[dict], function, torch_threads: int | None
+) -> Iterator[dict]:
+    """Run the tasks as Ray tasks, at most ``n_jobs`` at once; yield rows as runs finish.
+
+    A run whose worker died (killed for memory, a crash in native code) gives
+    an ``error`` row like a run that raised. Closing the generator cancels
+    the runs still in flight.
+    """
+    import ray
+
+    options = dict(getattr(backend, "ray_remote_args", None) or {})
+    execute = ray.remote(_execute)
+    if options:
+        execute = execute.options(**options)
+    waiting, running = deque(todo), {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < n_jobs:
+                task = waiting.popleft()
+                running[execute.remote(function, task, torch_threads)] = (task, time.perf_counter())
+            (ref,), _ = ray.wait(list(running), num_returns=1)
+            task, start = running.pop(ref)
+            try:
+                row = ray.get(ref)
+            except Exception as error:  # the run's worker died: recorded, not fatal
+                # no "(at ...)": the traceback is this process's wait, not the run's
+                error = error.with_traceback(None)
+                row = _jsonable(_failed_row(task, error, time.perf_counter() - start))
+            yield row
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+
+
+def _ray_workers(backend, n_jobs: int | None) -> int:
+    """How many runs go to Ray at once: ``n_jobs``, or the cluster's CPUs for -1 / unset."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init()  # RAY_ADDRESS or a local instance, as Ray's joblib backend does
+    return backend.effective_n_jobs(-1 if n_jobs is None else n_jobs)
 
 
 def _progress_bar(total: int, initial: int, desc: str | None, enabled: bool | None):
@@ -122,7 +194,7 @@ def run_tasks(
     n_jobs : int, default=None
         Worker processes (joblib). ``None`` uses the active
         :func:`joblib.parallel_config` (1 outside one; the cluster's size
-        under the Dask backend).
+        under the Dask and Ray backends).
     torch_threads : int, default=None
         ``torch.set_num_threads`` inside every run; ``None`` is 1 when runs go
         in parallel, torch's default when they are sequential.
@@ -149,19 +221,25 @@ def run_tasks(
     elif path is not None:
         Path(path).unlink(missing_ok=True)
     todo = [task for task, key in zip(tasks, keys) if key not in done]
-    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    workers = joblib.effective_n_jobs(n_jobs) if todo else 1
+    ray_backend = _active_ray_backend() if todo else None
+    if ray_backend is not None:
+        backend, context_jobs = ray_backend
+        workers = _ray_workers(backend, context_jobs if n_jobs is None else n_jobs)
+    else:
+        workers = joblib.effective_n_jobs(n_jobs) if todo else 1
     if torch_threads is None:
         torch_threads = 1 if workers != 1 else None
+    if not todo:
+        results: Iterator[dict] = iter(())
+    elif ray_backend is not None:
+        results = _on_ray(ray_backend[0], workers, todo, function, torch_threads)
+    else:
+        parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        results = parallel(joblib.delayed(_execute)(function, task, torch_threads) for task in todo)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar(len(tasks), len(done), desc, progress)
     try:
-        results: Iterable[dict] = (
-            parallel(joblib.delayed(_execute)(function, task, torch_threads) for task in todo)
-            if todo
-            else ()
-        )
         for row in results:
             done[row["task_key"]] = row
             if path is not None:
@@ -176,4 +254,6 @@ def run_tasks(
                 bar.set_postfix_str(describe(row))
     finally:
         bar.close()
+        if hasattr(results, "close"):
+            results.close()  # an interruption stops the runs still in flight
     return [done[key] for key in keys if key in done]
