@@ -174,9 +174,9 @@ class FairerClassifier(FairPenaltyClassifier):
         alignment_weight=0.01,
         fairness_weight=0.6,
         constraint="demographic_parity",
+        sampling="auto",
         importance="parameter",
         layers=None,
-        sampling="auto",
         **kwargs,
     ):
         super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
