@@ -5,19 +5,26 @@ The metrics cover binary classification with any number of groups and
 sensitive features of any type (strings, ints, several columns for
 intersectional groups, see :mod:`skfairnn.groups`). They follow fairlearn's
 signature, ``f(y_true, y_pred, *, sensitive_features, sample_weight=None)``,
-and are short functions on one primitive, :func:`group_rates`, which returns
-the per-group rates as a :class:`pandas.DataFrame`.
+and are short functions of one table, :func:`group_rates`, whose per-group
+rates a :class:`fairlearn.metrics.MetricFrame` disaggregates.
 
 ``y_pred`` may hold hard labels *or* scores: probabilities of the positive
-class in ``[0, 1]``. Every rate is a (weighted) mean of the positive score
-``s`` over a group (and over its positives or negatives), and a hard label is
-the score 0 or 1, so the same formula gives the usual label-level metrics for
-labels and the probability-level gaps of Fair Mixup [1]_ (mean score per group
-instead of the rate of positive predictions) for probabilities.
+class in ``[0, 1]``. On labels the rates are fairlearn's ``selection_rate``,
+``true_positive_rate`` and ``false_positive_rate`` and scikit-learn's
+``accuracy_score``. Scores are what fairlearn lacks: there each rate is the
+(weighted) mean of the positive score ``s`` over a group (and over its
+positives or negatives), the probability-level gaps of Fair Mixup [1]_. A hard
+label is the score 0 or 1, so both read the same on labels.
 
 Several groups are compared by the worst pair: a *difference* is the largest
-group value minus the smallest, which is ``|a - b|`` for two groups and
-fairlearn's ``method="between_groups"``.
+group value minus the smallest, ``MetricFrame.difference()``
+(``method="between_groups"``), which is ``|a - b|`` for two groups. A rate a
+group cannot have (a TPR without positives) is NaN and left out, where
+fairlearn counts it as 0; whenever every group has positives and negatives the
+metrics below equal fairlearn's ``demographic_parity_difference``,
+``equalized_odds_difference(agg="worst_case")``, ``equal_opportunity_*`` and
+``accuracy_score_difference``. What fairlearn lacks and this module adds: the
+papers' sum-form ΔEO, AOD, EOD and AD, and every gap on scores.
 
 Which metric each paper reports (``notes/reference-implementations.md`` §9):
 
@@ -29,6 +36,11 @@ Which metric each paper reports (``notes/reference-implementations.md`` §9):
   ``agg="worst_case"``), although the paper writes the sum;
 * FairIF: :func:`accuracy_difference` (AD), :func:`average_odds_difference`
   (AOD) and EOD, which is :func:`equal_opportunity_difference`.
+
+Each call runs one MetricFrame whose rows are the samples summed per cell,
+(group, label, prediction) or (group, label) for scores: the values are those
+of summing the samples directly, and a call costs some 35 ms however many
+samples there are (``skfairnn._disaggregation`` has the numbers).
 
 References
 ----------
@@ -52,8 +64,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import make_scorer
 
 from skfairnn._decision import COLLAPSE_AUC
-from skfairnn.groups import EncodedGroups, encode_sensitive_features
-from skfairnn.utils._validation import check_sample_weight
+from skfairnn._disaggregation import average_odds, differences, equalized_odds, group_rates_of
 
 __all__ = [
     "group_rates",
@@ -67,29 +78,6 @@ __all__ = [
     "best_accuracy_within",
 ]
 
-RATE_COLUMNS = ("selection_rate", "tpr", "fpr", "tnr", "accuracy", "count")
-
-_MSG_LENGTHS = (
-    "y_true, y_pred, sensitive_features and sample_weight must describe the same samples; "
-    "got lengths {lengths}."
-)
-_MSG_NDIM = (
-    "{name} must be 1-D with one entry per sample; got shape {shape}. For predict_proba "
-    "output pass the positive-class column, e.g. proba[:, 1]."
-)
-_MSG_NAN = "{name} contains {count} missing value(s) (NaN/None); every sample needs one."
-_MSG_NOT_BINARY = (
-    "y_true must be binary (at most two distinct labels); got {count} labels: {labels}."
-)
-_MSG_POS_LABEL = "pos_label={pos_label!r} is not one of the labels in y_true, {labels}."
-_MSG_Y_PRED = (
-    "y_pred must hold labels of y_true ({labels}) or scores of the positive class in "
-    "[0, 1]; got values in [{low}, {high}]."
-)
-_MSG_Y_PRED_LABELS = (
-    "y_pred must hold labels of y_true ({labels}) or scores of the positive class in "
-    "[0, 1]; got the unknown label(s) {unknown}."
-)
 _MSG_AGG = "agg must be one of 'sum', 'max'; got {agg!r}."
 _MSG_METRIC = (
     "metric must be a callable, one of {names} or the name of a fairness metric of "
@@ -119,81 +107,7 @@ _MSG_OVER_BUDGET = (
 
 
 # ----------------------------------------------------------------------------------------------
-# Input validation
-
-
-def _n_rows(values) -> int:
-    """Number of samples of an array-like (rows for 2-D input)."""
-    return len(values) if hasattr(values, "__len__") else int(np.shape(values)[0])
-
-
-def _check_lengths(**arrays) -> int:
-    """Raise ``ValueError`` naming every argument unless all lengths agree."""
-    lengths = {name: _n_rows(values) for name, values in arrays.items() if values is not None}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(_MSG_LENGTHS.format(lengths=lengths))
-    return next(iter(lengths.values()))
-
-
-def _as_1d(values, name: str) -> np.ndarray:
-    """Return ``values`` as a 1-D array; ``(n, 1)`` columns are flattened."""
-    if hasattr(values, "detach"):  # torch tensor
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(_MSG_NDIM.format(name=name, shape=array.shape))
-    return array
-
-
-def _check_no_missing(series: pd.Series, name: str) -> None:
-    missing = int(series.isna().sum())
-    if missing:
-        raise ValueError(_MSG_NAN.format(name=name, count=missing))
-
-
-def _binary_target(y_true, pos_label) -> tuple[np.ndarray, list]:
-    """Return ``(is_positive as float, labels of y_true)``, checking that y_true is binary.
-
-    A y_true with a single label is accepted (all samples positive or all negative, as in a
-    small test fold); with two labels, ``pos_label`` must be one of them.
-    """
-    series = pd.Series(_as_1d(y_true, "y_true"))
-    _check_no_missing(series, "y_true")
-    labels = pd.unique(series).tolist()
-    if len(labels) > 2:
-        shown = labels[:10] + (["..."] if len(labels) > 10 else [])
-        raise ValueError(_MSG_NOT_BINARY.format(count=len(labels), labels=shown))
-    if len(labels) == 2 and not pd.Series(labels).isin([pos_label]).any():
-        raise ValueError(_MSG_POS_LABEL.format(pos_label=pos_label, labels=labels))
-    return series.eq(pos_label).to_numpy(dtype=float), labels
-
-
-def _positive_scores(y_pred, labels: list, pos_label) -> np.ndarray:
-    """Score of the positive class per sample: 0/1 for hard labels, as given for scores.
-
-    ``y_pred`` is read as hard labels when all its values are labels of y_true (or
-    ``pos_label``); otherwise it must be numeric scores in ``[0, 1]``.
-    """
-    array = _as_1d(y_pred, "y_pred")
-    series = pd.Series(array)
-    _check_no_missing(series, "y_pred")
-    is_label = series.isin([*labels, pos_label])
-    if is_label.all():
-        return series.eq(pos_label).to_numpy(dtype=float)
-    if array.dtype.kind not in "biuf":
-        unknown = pd.unique(series[~is_label]).tolist()[:10]
-        raise ValueError(_MSG_Y_PRED_LABELS.format(labels=labels, unknown=unknown))
-    scores = array.astype(float)
-    low, high = scores.min(), scores.max()
-    if low < 0 or high > 1:
-        raise ValueError(_MSG_Y_PRED.format(labels=labels, low=low, high=high))
-    return scores
-
-
-# ----------------------------------------------------------------------------------------------
-# The primitive
+# The per-group table
 
 
 def group_rates(
@@ -206,7 +120,9 @@ def group_rates(
 ) -> pd.DataFrame:
     """Per-group selection rate, TPR, FPR, TNR and accuracy of a binary classifier.
 
-    Every named metric of this module is a short function of this table.
+    The rates come from one :class:`fairlearn.metrics.MetricFrame` (fairlearn's rates on
+    labels, weighted mean scores on scores); every named metric of this module is a short
+    function of this table.
 
     Parameters
     ----------
@@ -257,88 +173,52 @@ def group_rates(
     a                 1.0  1.0  1.0  0.0       0.5      2
     b                 0.0  0.0  0.0  1.0       0.5      2
     """
-    n_samples = _check_lengths(
-        y_true=y_true,
-        y_pred=y_pred,
-        sensitive_features=sensitive_features,
-        sample_weight=sample_weight,
-    )
-    positive, labels = _binary_target(y_true, pos_label)
-    scores = _positive_scores(y_pred, labels, pos_label)
-    weight = check_sample_weight(sample_weight, n_samples, normalize=False)
-    groups = encode_sensitive_features(sensitive_features, n_samples=n_samples)
-    return _rates_table(positive, scores, weight, groups)
-
-
-def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Elementwise ratio, NaN where the denominator is zero."""
-    out = np.full_like(numerator, np.nan, dtype=float)
-    return np.divide(numerator, denominator, out=out, where=denominator > 0)
-
-
-def _rates_table(
-    positive: np.ndarray, scores: np.ndarray, weight: np.ndarray, groups: EncodedGroups
-) -> pd.DataFrame:
-    """Group rates from validated arrays by weighted ``np.bincount`` sums.
-
-    This is deliberately not a :class:`fairlearn.metrics.MetricFrame`. The benchmark
-    protocol calls ten metrics per split per epoch, and on 10,000 rows (2 CPU cores,
-    fairlearn 0.15) one call here takes ~2.3 ms, while a MetricFrame took 50-90 ms on the
-    raw rows (fairlearn slices every column with a per-row ``np.stack``) and still 12-20 ms
-    per metric (25-36 ms for this whole table) on rows pre-summed to four per group, its
-    fixed cost. ``tests/unit/test_metrics.py`` checks this table against MetricFrame
-    (``test_group_rates_agrees_with_metricframe*``) on labels, scores and weights.
-    """
-
-    def group_sum(values: np.ndarray) -> np.ndarray:
-        return np.bincount(groups.codes, weights=values, minlength=groups.n_groups)
-
-    negative = 1.0 - positive
-    total = group_sum(weight)
-    n_positive, n_negative = group_sum(weight * positive), group_sum(weight * negative)
-    true_pos = group_sum(weight * scores * positive)  # soft TP: sum of s over Y=1
-    false_pos = group_sum(weight * scores * negative)  # soft FP: sum of s over Y=0
-    fpr = _safe_divide(false_pos, n_negative)
-    rates = {
-        "selection_rate": _safe_divide(true_pos + false_pos, total),
-        "tpr": _safe_divide(true_pos, n_positive),
-        "fpr": fpr,
-        "tnr": 1.0 - fpr,
-        "accuracy": _safe_divide(true_pos + n_negative - false_pos, total),
-        "count": np.bincount(groups.codes, minlength=groups.n_groups),
-    }
-    return pd.DataFrame(rates, index=pd.Index(groups.labels, name="group"))
-
-
-def _between_groups(rates: pd.Series) -> float:
-    """Largest minus smallest defined (non-NaN) group value; 0.0 with fewer than two."""
-    defined = rates.dropna()
-    if len(defined) < 2:
-        return 0.0
-    return float(defined.max() - defined.min())
-
-
-def _rates(y_true, y_pred, sensitive_features, sample_weight, pos_label) -> pd.DataFrame:
-    """:func:`group_rates` with positional arguments, for the named metrics."""
-    return group_rates(
+    (rates,) = group_rates_of(
         y_true,
-        y_pred,
+        {"y_pred": y_pred},
         sensitive_features=sensitive_features,
         sample_weight=sample_weight,
         pos_label=pos_label,
+    ).values()
+    return rates
+
+
+def _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label) -> dict:
+    """The worst-pair difference of every rate of :func:`group_rates`."""
+    return differences(
+        group_rates(
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            sample_weight=sample_weight,
+            pos_label=pos_label,
+        )
     )
-
-
-def _gaps(arguments: tuple, *names: str) -> list[float]:
-    """:func:`_between_groups` of the rates ``names`` of ``_rates(*arguments)``."""
-    rates = _rates(*arguments)
-    return [_between_groups(rates[name]) for name in names]
 
 
 # ----------------------------------------------------------------------------------------------
 # Named metrics
 
 
+_PARAMETERS = """y_true : array-like of shape (n_samples,)
+        True labels; at most two distinct values.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, or positive-class scores in ``[0, 1]``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
+        Group membership; several columns define intersectional groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+    pos_label : int, float, bool or str, default=1
+        The positive label."""
+
+
+def _shared_parameters(metric: Callable[..., float]) -> Callable[..., float]:
+    """Fill in the parameters every named metric shares (``%(parameters)s``)."""
+    metric.__doc__ = metric.__doc__.replace("%(parameters)s", _PARAMETERS)
+    return metric
+
+
+@_shared_parameters
 def demographic_parity_difference(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -357,16 +237,7 @@ def demographic_parity_difference(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
 
     Returns
     -------
@@ -389,10 +260,12 @@ def demographic_parity_difference(
     ...     [1, 0, 1, 0], [0.75, 0.25, 0.5, 0.0], sensitive_features=["a", "a", "b", "b"])
     0.25
     """
-    (gap,) = _gaps((y_true, y_pred, sensitive_features, sample_weight, pos_label), "selection_rate")
-    return gap
+    return _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label)[
+        "selection_rate"
+    ]
 
 
+@_shared_parameters
 def equalized_odds_difference(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -413,16 +286,7 @@ def equalized_odds_difference(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
     agg : {"sum", "max"}, default="sum"
         ``"sum"`` is the definition written in the Fair Mixup, GCM, FAIRER and RUNNER
         papers (on probabilities it is Fair Mixup's
@@ -457,12 +321,12 @@ def equalized_odds_difference(
     """
     if agg not in ("sum", "max"):
         raise ValueError(_MSG_AGG.format(agg=agg))
-    tpr_gap, fpr_gap = _gaps(
-        (y_true, y_pred, sensitive_features, sample_weight, pos_label), "tpr", "fpr"
+    return equalized_odds(
+        _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label), agg
     )
-    return tpr_gap + fpr_gap if agg == "sum" else max(tpr_gap, fpr_gap)
 
 
+@_shared_parameters
 def equal_opportunity_difference(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -479,16 +343,7 @@ def equal_opportunity_difference(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
 
     Returns
     -------
@@ -512,10 +367,10 @@ def equal_opportunity_difference(
     ...     [1, 1, 1, 1], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
     0.5
     """
-    (gap,) = _gaps((y_true, y_pred, sensitive_features, sample_weight, pos_label), "tpr")
-    return gap
+    return _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label)["tpr"]
 
 
+@_shared_parameters
 def equal_opportunity_ratio(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -534,16 +389,7 @@ def equal_opportunity_ratio(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
 
     Returns
     -------
@@ -566,12 +412,20 @@ def equal_opportunity_ratio(
     ...     [1, 1, 1, 1], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
     0.5
     """
-    tpr = _rates(y_true, y_pred, sensitive_features, sample_weight, pos_label)["tpr"].dropna()
+    rates = group_rates(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+    tpr = rates["tpr"].dropna()
     if len(tpr) < 2 or tpr.max() == 0:
         return 1.0
     return float(tpr.min() / tpr.max())
 
 
+@_shared_parameters
 def accuracy_difference(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -589,16 +443,7 @@ def accuracy_difference(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
 
     Returns
     -------
@@ -616,10 +461,10 @@ def accuracy_difference(
     >>> accuracy_difference([1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=[0, 0, 1, 1])
     0.5
     """
-    (gap,) = _gaps((y_true, y_pred, sensitive_features, sample_weight, pos_label), "accuracy")
-    return gap
+    return _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label)["accuracy"]
 
 
+@_shared_parameters
 def average_odds_difference(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -638,16 +483,7 @@ def average_odds_difference(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels; at most two distinct values.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels, or positive-class scores in ``[0, 1]``.
-    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_features)
-        Group membership; several columns define intersectional groups.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights.
-    pos_label : int, float, bool or str, default=1
-        The positive label.
+    %(parameters)s
 
     Returns
     -------
@@ -667,10 +503,9 @@ def average_odds_difference(
     ...     [1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=["a", "a", "b", "b"])
     1.0
     """
-    tpr_gap, tnr_gap = _gaps(
-        (y_true, y_pred, sensitive_features, sample_weight, pos_label), "tpr", "tnr"
+    return average_odds(
+        _differences_of(y_true, y_pred, sensitive_features, sample_weight, pos_label)
     )
-    return 0.5 * (tpr_gap + tnr_gap)
 
 
 # ----------------------------------------------------------------------------------------------

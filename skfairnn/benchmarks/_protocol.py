@@ -19,9 +19,9 @@ from sklearn.metrics import accuracy_score, average_precision_score, recall_scor
 from sklearn.utils.validation import has_fit_parameter
 from skorch.callbacks import Callback
 
-from .. import metrics
 from .._base import FairNetClassifier
 from .._decision import is_collapsed
+from .._disaggregation import average_odds, differences, equalized_odds, group_rates_of
 
 __all__ = [
     "EpochEvaluator",
@@ -42,14 +42,13 @@ GAP_COLUMNS = {
 }
 
 
-def _gaps(y, pred, groups, suffix: str = "") -> dict:
-    """ΔDP, ΔEO (sum and max) and ΔEOp of hard decisions or of scores."""
-    kw = {"sensitive_features": groups}
+def _gaps(gaps: dict, suffix: str = "") -> dict:
+    """ΔDP, ΔEO (sum and max) and ΔEOp from the group differences of one prediction."""
     return {
-        "dp" + suffix: metrics.demographic_parity_difference(y, pred, **kw),
-        "eo" + suffix: metrics.equalized_odds_difference(y, pred, **kw),
-        "eo_max" + suffix: metrics.equalized_odds_difference(y, pred, agg="max", **kw),
-        "eop" + suffix: metrics.equal_opportunity_difference(y, pred, **kw),
+        "dp" + suffix: gaps["selection_rate"],
+        "eo" + suffix: equalized_odds(gaps),
+        "eo_max" + suffix: equalized_odds(gaps, agg="max"),
+        "eop" + suffix: gaps["tpr"],
     }
 
 
@@ -59,19 +58,28 @@ def score_metrics(y, scores) -> dict:
     return {"ap": average_precision_score(y, scores), "auc": auc}
 
 
-def decision_metrics(y, hard, groups) -> dict:
-    """Accuracy, recall, predicted positive rate and the gaps of hard 0/1 decisions."""
-    hard = np.asarray(hard, int)
+def _decision_metrics(y, hard, gaps: dict) -> dict:
     return {
         "acc": accuracy_score(y, hard),
         "recall": recall_score(y, hard, zero_division=0.0),
         "positive_rate": float(hard.mean()),
-        **_gaps(y, hard, groups),
+        **_gaps(gaps),
     }
+
+
+def decision_metrics(y, hard, groups) -> dict:
+    """Accuracy, recall, predicted positive rate and the gaps of hard 0/1 decisions."""
+    hard = np.asarray(hard, int)
+    rates = group_rates_of(y, {"hard": hard}, sensitive_features=groups)["hard"]
+    return _decision_metrics(y, hard, differences(rates))
 
 
 def split_metrics(y, proba, groups, hard=None) -> dict:
     """AP, AUC, accuracy, recall and every gap (hard and on probabilities) for one split.
+
+    The gaps of the hard decisions and of the probabilities come from one
+    :class:`fairlearn.metrics.MetricFrame`; they equal the metrics of
+    :mod:`skfairnn.metrics` called one by one.
 
     Parameters
     ----------
@@ -86,14 +94,16 @@ def split_metrics(y, proba, groups, hard=None) -> dict:
         returned. ``None`` thresholds ``proba`` at 0.5.
     """
     hard = (np.asarray(proba) >= 0.5).astype(int) if hard is None else np.asarray(hard, int)
-    decided = decision_metrics(y, hard, groups)
+    rates = group_rates_of(y, {"hard": hard, "proba": proba}, sensitive_features=groups)
+    gaps = differences(rates["hard"])
+    decided = _decision_metrics(y, hard, gaps)
     out = {**score_metrics(y, proba)}
     out |= {key: decided.pop(key) for key in ("acc", "recall", "positive_rate")}
     out["base_rate"] = float(np.mean(y))
     out |= decided
-    out |= _gaps(y, proba, groups, "_prob")
-    out["aod"] = metrics.average_odds_difference(y, hard, sensitive_features=groups)
-    out["ad"] = metrics.accuracy_difference(y, hard, sensitive_features=groups)
+    out |= _gaps(differences(rates["proba"]), "_prob")
+    out["aod"] = average_odds(gaps)
+    out["ad"] = gaps["accuracy"]
     return out
 
 
