@@ -2,6 +2,7 @@
 """setup.cfg configures only tools that do not read pyproject.toml, and agrees with it."""
 
 import configparser
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,3 +25,15 @@ def test_setup_cfg_has_no_metadata_and_matches_ruff():
     line_length = pyproject["tool"]["ruff"]["line-length"]
     assert config.getint("flake8", "max-line-length") == line_length
     assert config.getint("pycodestyle", "max-line-length") == line_length
+
+
+def test_flake8_reads_setup_cfg_and_the_code_passes_it():
+    """flake8 (which reads setup.cfg, not pyproject.toml) passes on the code with our settings."""
+    pytest.importorskip("flake8")
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "skfairnn", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -211,6 +211,7 @@ def test_one_forward_per_training_step(biased_data):
     X, y, group = biased_data
     net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
     calls = []
+
     # training-mode forwards only: the decision rule's per-epoch pass runs in eval mode
     def count(module, inputs, output):
         if module.training:
