@@ -25,7 +25,11 @@ of stopping the grid, and calling again with the same file skips the tasks
 whose rows are already there (failed runs are retried). Rows come back in the
 order of the tasks, so the result does not depend on how the runs were
 scheduled; torch's thread count is pinned in every run (``torch_threads``) so
-that the numbers do not depend on it either.
+that the numbers do not depend on it either. A run is one unit of work: joblib
+calls inside it (a ``ColumnTransformer``'s) run sequentially in the worker
+instead of going back to the cluster as new tasks: with distributed releases
+before 2026.7, such nested tasks on a cluster of several workers fail
+(``AttributeError: 'dict' object has no attribute 'transform'``) or are cancelled.
 """
 
 from __future__ import annotations
@@ -93,7 +97,8 @@ def _execute(function: Callable[[dict], dict], task: dict, torch_threads: int | 
         torch.set_num_threads(torch_threads)
     start = time.perf_counter()
     try:
-        row = {**task, **function(task), "error": ""}
+        with joblib.parallel_config(backend="sequential"):
+            row = {**task, **function(task), "error": ""}
         row["run_time"] = time.perf_counter() - start
         row["task_key"] = task_key(task)
     except Exception as error:  # recorded, not fatal: the grid goes on
@@ -189,6 +194,7 @@ def run_tasks(
         JSON-able descriptions of the runs; each must be unique.
     function : callable
         A module-level (picklable) function ``task -> dict of results``.
+        joblib calls inside it run sequentially (each run is one unit of work).
     path : path, default=None
         JSONL file; each finished row is appended as soon as it arrives.
     n_jobs : int, default=None

@@ -202,6 +202,26 @@ def test_compare_in_parallel_processes_gives_the_sequential_runs(tmp_path):
     assert len((tmp_path / "par.jsonl").read_text().splitlines()) == 2
 
 
+def _active_joblib_backend(task):
+    import joblib.parallel
+
+    backend, _ = joblib.parallel.get_active_backend()
+    return {"backend": type(backend).__name__}
+
+
+def test_joblib_calls_inside_a_run_stay_in_its_worker():
+    # a run's own joblib calls (a ColumnTransformer's) must not go back to the pool or
+    # cluster as new tasks: on Dask, distributed < 2026.7 fails such nested tasks
+    import joblib
+
+    from skfairnn.benchmarks._runs import run_tasks
+
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        rows = run_tasks([{"run": 0}, {"run": 1}], _active_joblib_backend)
+    assert [row["error"] for row in rows] == ["", ""]
+    assert [row["backend"] for row in rows] == ["SequentialBackend"] * 2
+
+
 def test_compare_on_a_dask_cluster_gives_the_sequential_runs(tmp_path):
     distributed = pytest.importorskip("distributed")
     import joblib
