@@ -213,6 +213,7 @@ def _ray_backend(args):
     register_ray()
     on_gpu = args.device is not None and args.device.startswith("cuda")
     with (
+        _builtin_print_kept(),
         ray.init(address=args.ray),
         joblib.parallel_config(
             backend="ray",
@@ -222,6 +223,22 @@ def _ray_backend(args):
     ):
         args.n_jobs = None  # the backend's own worker count
         yield
+
+
+@contextlib.contextmanager
+def _builtin_print_kept():
+    """Restore ``builtins.print`` after Ray, whose ``ray.shutdown()`` leaves its own in place.
+
+    Measured with Ray 2.60. skorch's ``PrintLog`` holds ``print``, so every network
+    fitted afterwards in the same process would fail to pickle.
+    """
+    import builtins
+
+    kept = builtins.print
+    try:
+        yield
+    finally:
+        builtins.print = kept
 
 
 def _report_failures(results: pd.DataFrame, log) -> None:

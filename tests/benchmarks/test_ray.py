@@ -1,6 +1,7 @@
 """compare and run_tasks on a Ray cluster (joblib's Ray backend): the sequential numbers,
 rows streamed to the JSONL file, resume, failures recorded, one GPU per run; ``--ray``."""
 
+import builtins
 import os
 
 import pandas as pd
@@ -37,9 +38,11 @@ def cluster():
 
 @pytest.fixture
 def connected(cluster):
+    kept = builtins.print  # ray.shutdown() leaves Ray's own print behind (Ray 2.60)
     ray.init(address=cluster.address)
     yield
     ray.shutdown()
+    builtins.print = kept
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +91,15 @@ def test_cli_ray_connects_to_the_cluster_and_asks_a_gpu_per_run_on_cuda(
 ):
     argv = ["compare", "--ray", cluster.address, *(["--device", device] if device else [])]
     args = _parser().parse_args(argv)
+    print_before = builtins.print
     with _backend(args):
         assert ray.cluster_resources()["GPU"] == 2  # connected to the fixture's cluster
         backend, n_jobs = joblib.parallel.get_active_backend()
         assert backend.ray_remote_args == remote_args
         assert n_jobs == -1 and args.n_jobs is None
     assert not ray.is_initialized()
+    # Ray's shutdown swaps builtins.print; the CLI restores it, or no net fitted later pickles
+    assert builtins.print is print_before
 
 
 def test_cli_refuses_dask_and_ray_together(capsys):
