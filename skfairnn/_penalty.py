@@ -10,6 +10,7 @@ one penalty term implements :meth:`FairPenaltyClassifier.fairness_loss` only.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from numbers import Real
 
 import torch
@@ -24,7 +25,7 @@ from .utils._sklearn import Interval, StrOptions
 __all__ = ["FairPenaltyClassifier"]
 
 
-class FairPenaltyClassifier(FairNetClassifier):
+class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
     r"""Network trained with its task loss plus ``fairness_weight`` times a fairness loss.
 
     .. math::
@@ -109,6 +110,7 @@ class FairPenaltyClassifier(FairNetClassifier):
         loss = self.fairness_loss(batch, forward)
         return None if loss is None else self.fairness_weight * loss
 
+    @abstractmethod
     def fairness_loss(self, batch: FairBatch, forward: TrainingForward) -> torch.Tensor:
         r""":math:`\mathcal L_{fair}` of one training batch (before ``fairness_weight``).
 
@@ -124,10 +126,6 @@ class FairPenaltyClassifier(FairNetClassifier):
         Tensor
             A scalar attached to the graph.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement fairness_loss(batch, forward) "
-            "or override fairness_penalty."
-        )
 
     def relaxed_gap(self, batch: FairBatch, logits: torch.Tensor) -> torch.Tensor:
         """The relaxed gap of ``constraint`` on the probabilities ``sigmoid(logits)``."""

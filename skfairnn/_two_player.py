@@ -17,6 +17,7 @@ step of both players and asks the method for two named hooks:
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from numbers import Real
 
@@ -85,15 +86,19 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         self.adversary_lr = adversary_lr
 
     # ------------------------------------------------------------ the hooks
+    @abstractmethod
     def adversary_loss(self, batch: FairBatch, logits: torch.Tensor) -> torch.Tensor:
         """The adversary's loss on ``batch`` given the predictor's ``logits``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement adversary_loss.")
 
     def predictor_gradients(
         self, task_grads: Sequence[torch.Tensor], adversary_grads: Sequence[torch.Tensor]
     ) -> list[torch.Tensor]:
         """The predictor's update direction; the default is gradient reversal."""
         return [gt - self.fairness_weight * ga for gt, ga in zip(task_grads, adversary_grads)]
+
+    def fairness_loss(self, batch, forward):
+        """The adversary's loss on the batch: what the predictor's update works against."""
+        return self.adversary_loss(batch, forward.logits)
 
     def fairness_penalty(self, batch, forward):
         """``None``: the adversary acts through the update rule, not as a penalty."""

@@ -69,3 +69,12 @@ def finite_difference(fn, params, h=1e-6):
             gflat[k] = (up - down) / (2 * h)
         grads.append(g)
     return grads
+
+
+def cell_data(n=24, d=3, n_groups=2, seed=0):
+    """A tiny batch with every (group, label) cell present: ``X, y, group``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.tile([0, 1], n // 2)
+    group = np.repeat(np.arange(n_groups), n // n_groups)[rng.permutation(n)]
+    return X, y, group

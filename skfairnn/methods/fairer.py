@@ -208,11 +208,13 @@ class FairerClassifier(FairPenaltyClassifier):
         ]
         return rationale_similarity(importances, cell_pairs(cells.codes, self.constraint))
 
+    def fairness_loss(self, batch, forward):
+        r"""Relaxed gap :math:`\Delta(p)` of ``constraint``, the :math:`\lambda` term (Eq. 9)."""
+        return self.relaxed_gap(batch, forward.logits)
+
     def fairness_penalty(self, batch, forward):
         r""":math:`\lambda\,\Delta(p) - \beta \sum_l \cos(\cdot)` (Eq. 9)."""
-        penalty = None
-        if self.fairness_weight:
-            penalty = self.fairness_weight * self.relaxed_gap(batch, forward.logits)
+        penalty = super().fairness_penalty(batch, forward)  # lambda * gap, None at lambda = 0
         if self.alignment_weight:
             alignment = -self.alignment_weight * self.rationale_alignment(batch, forward)
             penalty = alignment if penalty is None else penalty + alignment

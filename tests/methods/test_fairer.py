@@ -6,21 +6,20 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from _gradient_hand import finite_difference, init_double, make_batch, mlp_cell_gradient, mlp_params
+from _gradient_hand import (
+    cell_data,
+    finite_difference,
+    init_double,
+    make_batch,
+    mlp_cell_gradient,
+    mlp_params,
+)
 
 from skfairnn import FairerClassifier, FairRegClassifier
 from skfairnn._rationale import scaled_cosine
 from skfairnn.datasets import make_biased_classification
 from skfairnn.diagnostics import neuron_parity_scores
 from skfairnn.modules import ConvNet
-
-
-def _data(n=24, d=3, n_groups=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = np.tile([0, 1], n // 2)
-    group = np.repeat(np.arange(n_groups), n // n_groups)[rng.permutation(n)]
-    return X, y, group
 
 
 def _net(**kwargs):
@@ -55,7 +54,7 @@ def _hand_similarity(net, X, y, group, *, importance, cells_by_label):
 @pytest.mark.parametrize("importance", ["parameter", "unit"])
 @pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
 def test_penalty_matches_hand_computation(importance, constraint):
-    X, y, group = _data()
+    X, y, group = cell_data()
     beta, lam = 0.3, 0.7
     net = _net(
         alignment_weight=beta, fairness_weight=lam, importance=importance, constraint=constraint
@@ -75,7 +74,7 @@ def test_penalty_matches_hand_computation(importance, constraint):
 
 
 def test_three_groups_average_pair_cosines():
-    X, y, group = _data(n=36, n_groups=3)
+    X, y, group = cell_data(n=36, n_groups=3)
     net = _net(alignment_weight=1.0, fairness_weight=0.0)
     net.n_groups_ = 3
     batch = make_batch(X, y, group, 3)
@@ -87,7 +86,7 @@ def test_three_groups_average_pair_cosines():
 
 @pytest.mark.parametrize("importance", ["parameter", "unit"])
 def test_second_order_gradient_matches_finite_differences(importance):
-    X, y, group = _data(seed=3)
+    X, y, group = cell_data(seed=3)
     net = _net(
         alignment_weight=0.5,
         fairness_weight=0.4,
@@ -133,7 +132,7 @@ def test_conv_network_layers_and_gradient():
 
 
 def test_named_layers_restrict_the_rationale():
-    X, y, group = _data()
+    X, y, group = cell_data()
     net = _net(alignment_weight=1.0, fairness_weight=0.0, layers=["net.2"])
     batch = make_batch(X, y, group, 2)
     W1, b1, W2, b2 = mlp_params(net)
@@ -145,7 +144,7 @@ def test_named_layers_restrict_the_rationale():
 
 
 def test_missing_group_is_finite_and_zero():
-    X, y, group = _data()
+    X, y, group = cell_data()
     net = _net(alignment_weight=1.0, fairness_weight=1.0)
     one = make_batch(X[group == 0], y[group == 0], group[group == 0], 2)
     value = net.fairness_penalty(one, net.training_forward(one))
@@ -156,7 +155,7 @@ def test_missing_group_is_finite_and_zero():
 
 def test_zero_weight_cell_is_absent():
     # cell (1, 1) holds only rows of weight 0: the penalty is the one without those rows
-    X, y, group = _data()
+    X, y, group = cell_data()
     pruned = (group == 1) & (y == 1)
     net = _net(alignment_weight=1.0, fairness_weight=0.5, constraint="equalized_odds")
     batch = make_batch(X, y, group, 2, np.where(pruned, 0.0, 1.0))

@@ -6,19 +6,18 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from _gradient_hand import finite_difference, init_double, make_batch, mlp_cell_gradient, mlp_params
+from _gradient_hand import (
+    cell_data,
+    finite_difference,
+    init_double,
+    make_batch,
+    mlp_cell_gradient,
+    mlp_params,
+)
 
 import skfairnn.methods.gcm as gcm_module
 from skfairnn import ERMClassifier, GCMClassifier
 from skfairnn._forward import forward_by_cell
-
-
-def _data(n=24, d=3, n_groups=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = np.tile([0, 1], n // 2)
-    group = np.repeat(np.arange(n_groups), n // n_groups)[rng.permutation(n)]
-    return X, y, group
 
 
 def _net(**kwargs):
@@ -64,7 +63,7 @@ def _hand_penalty(
     ],
 )
 def test_penalty_matches_hand_computation(magnitude, temperature, constraint, selection):
-    X, y, group = _data()
+    X, y, group = cell_data()
     net = _net(
         magnitude=magnitude,
         temperature=temperature,
@@ -88,7 +87,7 @@ def test_penalty_matches_hand_computation(magnitude, temperature, constraint, se
 
 
 def test_temperature_zero_is_eq10():
-    X, y, group = _data()
+    X, y, group = cell_data()
     batch = make_batch(X, y, group, 2)
     net = _net(temperature=0.0, magnitude="abs", penalized_params="all")
     params = mlp_params(net)
@@ -112,7 +111,7 @@ def test_temperature_zero_is_eq10():
 
 @pytest.mark.parametrize("temperature", [0.0, 2.0])
 def test_second_order_gradient_matches_finite_differences(temperature, monkeypatch):
-    X, y, group = _data(seed=1)
+    X, y, group = cell_data(seed=1)
     batch = make_batch(X, y, group, 2)
     net = _net(temperature=temperature, penalized_params="all")
     # W = c^T is a constant in the penalty (detached): freeze it for the comparison
@@ -133,7 +132,7 @@ def test_second_order_gradient_matches_finite_differences(temperature, monkeypat
 
 @pytest.mark.parametrize("zero_cell", [False, True])
 def test_training_step_gradient_is_task_plus_penalty(zero_cell):
-    X, y, group = _data(seed=2)
+    X, y, group = cell_data(seed=2)
     net = _net(fairness_weight=0.7)
     weight = np.where(zero_cell & (group == 1) & (y == 1), 0.0, 1.0)
     xi = {
@@ -159,7 +158,7 @@ def test_training_step_gradient_is_task_plus_penalty(zero_cell):
 
 
 def test_empty_cell_and_single_group_give_finite_values():
-    X, y, group = _data()
+    X, y, group = cell_data()
     y = y.copy()
     y[group == 1] = 0  # cell (1, 1) is empty: only the label-0 pair remains
     batch = make_batch(X, y, group, 2)
@@ -187,7 +186,7 @@ def test_empty_cell_and_single_group_give_finite_values():
 @pytest.mark.parametrize("constraint, n_groups", [("equalized_odds", 2), ("demographic_parity", 3)])
 def test_zero_weight_cell_is_absent(constraint, n_groups):
     # rows of weight 0 (pruned by a weighter) fill cell (1, 1), or all of group 2
-    X, y, group = _data(n=12 * n_groups, n_groups=n_groups)
+    X, y, group = cell_data(n=12 * n_groups, n_groups=n_groups)
     if constraint == "demographic_parity":
         pruned = group == 2
     else:
@@ -205,7 +204,7 @@ def test_zero_weight_cell_is_absent(constraint, n_groups):
 
 
 def test_more_than_two_groups_average_all_pairs():
-    X, y, group = _data(n=36, n_groups=3)
+    X, y, group = cell_data(n=36, n_groups=3)
     batch = make_batch(X, y, group, 3)
     net = _net(penalized_params="all", constraint="demographic_parity")
     net.n_groups_ = 3
