@@ -144,11 +144,7 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         fair_batch = self._fair_batch(Xi, yi)
         logits = self.network_logits(fair_batch.X)
         loss = self.get_loss(logits, fair_batch.y, X=Xi, training=True)
-        playing = (
-            self.sensitive_groups_ is not None
-            and len(self.sensitive_groups_) > 1
-            and self._has_fairness_term()
-        )
+        playing = self._adversary_plays()
         if playing:
             adversary_loss = self.adversary_loss(fair_batch, logits)
             self._set_gradients(loss, adversary_loss)
@@ -165,6 +161,19 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         if playing:
             self.adversary_optimizer_.step()
         return {"loss": loss, "y_pred": logits}
+
+    def _adversary_plays(self) -> bool:
+        """Whether this step is a game step; otherwise it is a plain task-loss step.
+
+        The adversary plays when a fairness weight is non-zero and the
+        training data has at least two groups (it predicts the group). A
+        method whose adversary does not need the groups overrides this.
+        """
+        return (
+            self.sensitive_groups_ is not None
+            and len(self.sensitive_groups_) > 1
+            and self._has_fairness_term()
+        )
 
     def _predictor_params(self) -> list[torch.Tensor]:
         params = [p for group in self.optimizer_.param_groups for p in group["params"]]
