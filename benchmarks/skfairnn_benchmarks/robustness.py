@@ -35,6 +35,7 @@ from sklearn.utils import Bunch
 
 from skfairnn import (
     AdversarialClassifier,
+    ARLClassifier,
     ERMClassifier,
     FairerClassifier,
     FairIFReweighter,
@@ -105,6 +106,9 @@ GRID = {
     "runner": (0.3, 1.0, 3.0),
     "adversarial": (0.3, 1.0, 3.0),
     "fair_mixup": (0.15, 0.5, 1.5),
+    # ARL has no λ: the grid scales the adversarial part of its example weights,
+    # 1 + η·n·f/Σf (η = 1 is the paper's ARL; 0 would be ERM)
+    "arl": (0.3, 1.0, 3.0),
     "fairif": (None,),
     "reweighting": (None,),
     "prune": (None,),
@@ -162,6 +166,8 @@ def build_estimator(method: str, weight, seed: int, *, quick: bool, device, samp
         if sampling is not None:
             params["sampling"] = sampling
         return _NETWORKS[method](**params)
+    if method == "arl":  # no constraint: ARL never reads the groups
+        return ARLClassifier(fairness_weight=weight, **common)
     if method == "fairif":
         weighter = FairIFReweighter(ERMClassifier(**common), random_state=seed)
         return ReweightedClassifier(weighter, ERMClassifier(**common))

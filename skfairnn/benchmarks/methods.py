@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from ..methods import (
     AdversarialClassifier,
+    ARLClassifier,
     ERMClassifier,
     FairerClassifier,
     FairMixupClassifier,
@@ -160,6 +161,21 @@ register_method(
         adversary_lr=1e-2,
         sampling="random",
         **paper_training(constraint, random_state, quick),
+    ),
+)
+# ARL: the authors' Adult setting (group_agnostic_fairness README and trainer defaults): learner
+# 64-32 ReLU, linear adversary on (x, y), Adagrad, lr 0.01 / adversary 2, batches of 512, random
+# batches, 250 learner-only steps (quick runs: 25 of their 100). ARL has no constraint and
+# never reads the groups, so the same network is built for every constraint.
+register_method(
+    "arl",
+    lambda constraint, random_state, quick: ARLClassifier(
+        adversary_lr=2.0,
+        pretrain_steps=25 if quick else 250,
+        sampling="random",
+        **paper_training(
+            constraint, random_state, quick, batch_size=512, lr=0.01, module__hidden_sizes=(64, 32)
+        ),
     ),
 )
 # RUNNER: k = 10% per hidden layer (the paper's Adult rows, Table 6); lambda 2 (DP) and 1 (EO)
