@@ -46,13 +46,6 @@ from ..influence import (
 from ..utils._sklearn import Interval, StrOptions, validate_parameter_constraints
 from ..utils._validation import check_sample_weight
 from ._common import check_accepts_sample_weight
-from ._fairif_solver import (
-    RESIDUAL_THRESHOLD,
-    GapInfluence,
-    logistic_noise,
-    solve_fairif_epsilon,
-    tpr_tnr_gap_influence,
-)
 from ._fairif_descent import (
     EPSILON_OPTIMIZERS,
     EPSILON_UNITS,
@@ -60,6 +53,13 @@ from ._fairif_descent import (
     check_weight_bounds,
     descend_fairif_epsilon,
     fairif_epsilon,
+)
+from ._fairif_solver import (
+    RESIDUAL_THRESHOLD,
+    GapInfluence,
+    logistic_noise,
+    solve_fairif_epsilon,
+    tpr_tnr_gap_influence,
 )
 
 __all__ = [
