@@ -34,7 +34,7 @@ from .benchmarks import (
     summarize,
 )
 from .benchmarks._data import DATASETS
-from .benchmarks._protocol import GAP_COLUMNS
+from .benchmarks._protocol import GAP_COLUMNS, SELECTIONS
 
 __all__ = ["main"]
 
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated, from: {', '.join(sorted(METHODS))}",
     )
     cmp.add_argument("--constraint", default="equalized_odds", choices=sorted(GAP_COLUMNS))
-    cmp.add_argument("--selection", default="hard", choices=["hard", "prob", "last"])
+    cmp.add_argument("--selection", default="hard", choices=list(SELECTIONS))
     cmp.add_argument(
         "--set",
         action="append",
