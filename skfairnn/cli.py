@@ -320,7 +320,7 @@ def _reproduce_study(name: str, study, args, seeds) -> dict:
     """Run one study spec; print its table; return it as JSON records."""
     spec = REPRODUCTIONS[name]
     print(f"\n== {name}: {spec['paper']}")
-    extra = {}
+    extra = dict(spec.get("study_options", {}))
     if "run_options" in inspect.signature(study).parameters:
         extra["run_options"] = _run_options(args, "runs")
     with _backend(args):
