@@ -34,7 +34,7 @@ from .benchmarks import (
     summarize,
 )
 from .benchmarks._data import DATASETS
-from .benchmarks._protocol import GAP_COLUMNS
+from .benchmarks._protocol import GAP_COLUMNS, SELECTIONS
 
 __all__ = ["main"]
 
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated, from: {', '.join(sorted(METHODS))}",
     )
     cmp.add_argument("--constraint", default="equalized_odds", choices=sorted(GAP_COLUMNS))
-    cmp.add_argument("--selection", default="hard", choices=["hard", "prob", "last"])
+    cmp.add_argument("--selection", default="hard", choices=list(SELECTIONS))
     cmp.add_argument(
         "--set",
         action="append",
@@ -320,7 +320,7 @@ def _reproduce_study(name: str, study, args, seeds) -> dict:
     """Run one study spec; print its table; return it as JSON records."""
     spec = REPRODUCTIONS[name]
     print(f"\n== {name}: {spec['paper']}")
-    extra = {}
+    extra = dict(spec.get("study_options", {}))
     if "run_options" in inspect.signature(study).parameters:
         extra["run_options"] = _run_options(args, "runs")
     with _backend(args):

@@ -20,6 +20,7 @@ from ._protocol import (
     evaluate,
     fitted_network,
     score_metrics,
+    select_epoch,
     split_metrics,
 )
 from ._runs import read_rows, run_tasks
@@ -52,6 +53,7 @@ __all__ = [
     "resolve_study",
     "run_tasks",
     "score_metrics",
+    "select_epoch",
     "split_metrics",
     "study_available",
     "summarize",

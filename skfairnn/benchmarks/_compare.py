@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import load_protocol_data
-from ._protocol import evaluate
+from ._protocol import SELECTIONS, evaluate
 from ._runs import run_tasks
 from .methods import METHODS
 
@@ -98,7 +98,7 @@ def compare(
         Number of seeds (``range(seeds)``) or the seeds themselves.
     quick : bool, default=False
         Short training (smoke runs).
-    selection : {"hard", "prob", "last"}, default="hard"
+    selection : {"hard", "prob", "accuracy", "last"}, default="hard"
         Epoch-selection rule (:func:`~skfairnn.benchmarks.evaluate`).
     device : str, default=None
         Training device of the networks (``"cuda"``); ``None`` keeps the default.
@@ -118,7 +118,15 @@ def compare(
         Reuse the rows already in ``path``.
     progress_bar : bool or None, default=False
         A tqdm bar over the runs (``None``: when stderr is a terminal).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or a ``selection`` not in
+        :data:`~skfairnn.benchmarks._protocol.SELECTIONS`.
     """
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {selection!r}.")
     for name in methods:
         _factory(name)
     settings = {**(overrides or {}), **({"device": device} if device is not None else {})}

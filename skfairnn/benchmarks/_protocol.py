@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The papers' evaluation protocol: per-epoch validation and min-gap epoch selection.
+"""The papers' evaluation protocol: per-epoch validation and epoch selection.
 
 Fair Mixup, GCM, FAIRER and RUNNER all evaluate the network on the validation
 and test splits after every epoch, pick the epoch whose *validation* fairness
 gap is smallest (skipping the first epoch), and report that epoch's *test*
-metrics. :class:`EpochEvaluator` records the numbers in ``net.history``;
-:func:`evaluate` fits an estimator with it and applies the selection rule.
+metrics. FairIF instead reports "the results of the epochs with the best task
+accuracy performance" (Sec. 6.1); ``selection="accuracy"`` picks the epoch of
+best *validation* accuracy. :class:`EpochEvaluator` records the numbers in
+``net.history``; :func:`evaluate` fits an estimator with it and applies the
+selection rule.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ __all__ = [
     "evaluate",
     "fitted_network",
     "score_metrics",
+    "SELECTIONS",
     "select_epoch",
     "split_metrics",
 ]
+
+#: epoch-selection rules of :func:`evaluate`
+SELECTIONS = ("hard", "prob", "accuracy", "last")
 
 #: constraint -> (hard-label gap column, probability gap column)
 GAP_COLUMNS = {
@@ -130,15 +137,33 @@ class EpochEvaluator(Callback):
             net.history.record(f"protocol_{split}", split_metrics(y, proba, a, hard))
 
 
-def select_epoch(val_records: list[dict], column: str, skip_epochs: int = 1) -> int:
-    """Index of the epoch with the smallest validation ``column`` (the papers' rule).
+def select_epoch(
+    val_records: list[dict],
+    column: str,
+    skip_epochs: int = 1,
+    *,
+    best: Literal["min", "max"] = "min",
+) -> int:
+    """Index of the epoch with the smallest (or largest) validation ``column``.
 
-    The first ``skip_epochs`` epochs are left out, and so are collapsed
-    epochs — validation predictions all one class (their gap is trivially
-    zero) or validation AUC at most :data:`skfairnn._decision.COLLAPSE_AUC` —
-    unless no other epoch is left.
+    ``best="min"`` on a gap column is the min-gap rule of Fair Mixup, GCM,
+    FAIRER and RUNNER; ``best="max"`` on ``"acc"`` is FairIF's best-accuracy
+    rule (Sec. 6.1). Ties go to the earliest epoch. The first
+    ``skip_epochs`` epochs are left out, and so are collapsed epochs —
+    validation predictions all one class (their gap is trivially zero, their
+    accuracy the base rate's) or validation AUC at most
+    :data:`skfairnn._decision.COLLAPSE_AUC` — unless no other epoch is left.
+
+    Raises
+    ------
+    ValueError
+        If ``best`` is neither ``"min"`` nor ``"max"``.
     """
-    gaps = np.array([record[column] for record in val_records])
+    if best not in ("min", "max"):
+        raise ValueError(f"best must be 'min' or 'max'; got {best!r}.")
+    gaps = np.array([record[column] for record in val_records], dtype=float)
+    if best == "max":
+        gaps = -gaps
     candidates = np.arange(len(gaps)) >= min(skip_epochs, len(gaps) - 1)
     collapsed = np.array(
         [is_collapsed(record.get("auc", 1.0), record["positive_rate"]) for record in val_records]
@@ -173,7 +198,7 @@ def evaluate(
     data,
     *,
     constraint: str = "equalized_odds",
-    selection: Literal["hard", "prob", "last"] = "hard",
+    selection: Literal["hard", "prob", "accuracy", "last"] = "hard",
     skip_epochs: int = 1,
     train_groups=None,
 ) -> dict:
@@ -188,11 +213,13 @@ def evaluate(
         ``X_/y_/a_`` + ``train``, ``val``, ``test``.
     constraint : str, default="equalized_odds"
         Which gap drives the selection.
-    selection : {"hard", "prob", "last"}, default="hard"
+    selection : {"hard", "prob", "accuracy", "last"}, default="hard"
         Select the epoch with the minimum validation gap on hard predictions
-        (GCM, RUNNER), on probabilities (Fair Mixup, FAIRER), or the last epoch.
-        Epochs whose validation predictions are all one class are skipped
-        (their gap is trivially zero) unless no other epoch is left.
+        (GCM, RUNNER), on probabilities (Fair Mixup, FAIRER), the epoch with
+        the best validation accuracy (FairIF, Sec. 6.1: "the epochs with the
+        best task accuracy"), or the last epoch. Epochs whose validation
+        predictions are all one class are skipped (their gap is trivially
+        zero) unless no other epoch is left.
     skip_epochs : int, default=1
         Epochs excluded from selection at the start (the papers skip epoch 0).
     train_groups : array-like, default=None
@@ -203,7 +230,14 @@ def evaluate(
     -------
     dict
         Test metrics of the selected epoch plus ``epoch`` and ``fit_time``.
+
+    Raises
+    ------
+    ValueError
+        For a ``selection`` not in :data:`SELECTIONS`.
     """
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {selection!r}.")
     estimator = clone(estimator)
     network, prefix = _final_network(estimator)
     if network is not None and selection != "last":
@@ -223,7 +257,11 @@ def evaluate(
         hard = estimator.predict(data.X_test) == estimator.classes_[1]
         metrics_test = split_metrics(data.y_test, proba, data.a_test, hard)
         return {**metrics_test, "epoch": -1, "fit_time": fit_time}
-    hard_column, prob_column = GAP_COLUMNS[constraint]
-    column = hard_column if selection == "hard" else prob_column
-    best = select_epoch([epoch["protocol_val"] for epoch in history], column, skip_epochs)
+    records = [epoch["protocol_val"] for epoch in history]
+    if selection == "accuracy":
+        best = select_epoch(records, "acc", skip_epochs, best="max")
+    else:
+        hard_column, prob_column = GAP_COLUMNS[constraint]
+        column = hard_column if selection == "hard" else prob_column
+        best = select_epoch(records, column, skip_epochs)
     return {**history[best]["protocol_test"], "epoch": best, "fit_time": fit_time}

@@ -187,6 +187,50 @@ def test_selection_skips_first_and_one_class_epochs():
     assert select_epoch(degenerate, "eo") == 1
 
 
+def test_accuracy_selection_picks_the_best_validation_accuracy_epoch():
+    from skfairnn.benchmarks._protocol import select_epoch
+
+    records = [
+        {"acc": 0.90, "eo": 0.30, "positive_rate": 0.3},  # epoch 0: skipped by rule
+        {"acc": 0.95, "eo": 0.00, "positive_rate": 0.0},  # one class: no classifier
+        {"acc": 0.70, "eo": 0.01, "positive_rate": 0.2},  # the min-gap epoch
+        {"acc": 0.82, "eo": 0.20, "positive_rate": 0.25},  # best accuracy, by hand
+        {"acc": 0.82, "eo": 0.10, "positive_rate": 0.25},  # a tie: the earlier epoch wins
+        {"acc": 0.80, "eo": 0.05, "positive_rate": 0.3},
+    ]
+    assert select_epoch(records, "acc", best="max") == 3
+    assert select_epoch(records, "eo") == 2
+    assert select_epoch(records, "acc", skip_epochs=0, best="max") == 0
+    with pytest.raises(ValueError, match="best must be"):
+        select_epoch(records, "acc", best="largest")
+
+
+def test_evaluate_with_accuracy_selection_reports_that_epochs_test_metrics(german):
+    from sklearn.base import clone
+
+    from skfairnn._decision import is_collapsed
+    from skfairnn.benchmarks._protocol import EpochEvaluator
+
+    net = METHODS["erm"]("equalized_odds", 0, True)
+    result = evaluate(net, german, selection="accuracy")
+    # the same seeded training, its history read here
+    twin = clone(net).set_params(callbacks=[("protocol", EpochEvaluator(german))])
+    twin.fit(german.X_train, german.y_train, sensitive_features=german.a_train)
+    val = [epoch["protocol_val"] for epoch in twin.history]
+    usable = [
+        i
+        for i, record in enumerate(val)
+        if i >= 1 and not is_collapsed(record["auc"], record["positive_rate"])
+    ]
+    expected = max(usable, key=lambda i: (val[i]["acc"], -i))
+    assert result["epoch"] == expected
+    assert result["acc"] == twin.history[expected]["protocol_test"]["acc"]
+    with pytest.raises(ValueError, match="selection must be one of"):
+        evaluate(net, german, selection="best")
+    with pytest.raises(ValueError, match="selection must be one of"):
+        compare("german", methods=["erm"], seeds=[0], quick=True, selection="acc")
+
+
 # ------------------------------------------------------------------ runs through joblib
 def _comparable(frame):
     from skfairnn.benchmarks._runs import TIMING_COLUMNS

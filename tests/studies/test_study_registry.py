@@ -135,3 +135,20 @@ def test_cli_reproduces_fairif_table4_and_the_first_order_check(tmp_path, capsys
     # App. C.3: Eq. 11 predicts the output change of one small update almost exactly
     report = json.loads((tmp_path / "reproduce.json").read_text())
     assert report["pruning-first-order"][0]["eta=0.001"] > 0.99
+
+
+def test_cli_passes_a_specs_study_options_to_the_study(tmp_path, capsys):
+    from skfairnn.cli import _parser, _reproduce_study
+
+    assert REPRODUCTIONS["fairif-digits"]["study_options"] == {"selection": "accuracy"}
+    seen = {}
+
+    def study(seeds, *, quick, data_home, device, out, selection="last"):
+        seen["selection"] = selection
+        return pd.DataFrame({"x": [1]})
+
+    args = _parser().parse_args(["reproduce", "fairif-digits", "--out", str(tmp_path)])
+    _reproduce_study("fairif-digits", study, args, [0])
+    assert seen == {"selection": "accuracy"}
+    _reproduce_study("fairif-tabular", study, args, [0])
+    assert seen == {"selection": "last"}
