@@ -68,6 +68,8 @@ def data(n_groups: int = 2, empty_label: int | None = None):
 
 def build(cls, constraint=None, **params):
     """A tiny unfitted ``cls``; a weighter comes inside ReweightedClassifier, with ERM."""
+    for module in getattr(cls, "_optional_imports", ()):  # an optional extra's estimator
+        pytest.importorskip(module)
     if constraint is not None:
         params["constraint"] = constraint
     if issubclass(cls, FairNetClassifier):
@@ -203,6 +205,8 @@ def test_zero_fairness_weights_give_erm(cls, constraint):
     weights = getattr(cls, "_fairness_weights", None)
     assert weights is not None, f"{cls.__name__} declares no _fairness_weights"
     zero = dict.fromkeys(weights, 0.0)
+    for module in getattr(cls, "_optional_imports", ()):
+        pytest.importorskip(module)
     network = cls(
         constraint=constraint,
         sampling="cell_balanced",
