@@ -31,7 +31,7 @@ __all__ = ["FairSMOTEClassifier", "fair_smote_resample", "situation_testing_weig
 _MSG_IMBLEARN = (
     "Fair-SMOTE draws its synthetic rows with imbalanced-learn's SMOTE, which is not "
     "installed. Install the optional dependency: pip install 'skfairnn[smote]' "
-    "(or pip install 'imbalanced-learn>=0.12')."
+    "(or pip install 'imbalanced-learn>=0.13')."
 )
 _MSG_EMPTY_CELL = (
     "Fair-SMOTE oversamples every (group, label) cell of sensitive_features and y from "
