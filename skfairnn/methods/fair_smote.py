@@ -170,9 +170,7 @@ def _check_attribute_column(X, group, column: int) -> tuple[float, float]:
     if X.ndim != 2:
         raise ValueError(_MSG_COLUMN.format(column=column, problem=f"X has shape {X.shape}."))
     if not 0 <= column < X.shape[1]:
-        raise ValueError(
-            _MSG_COLUMN.format(column=column, problem=f"X has {X.shape[1]} columns.")
-        )
+        raise ValueError(_MSG_COLUMN.format(column=column, problem=f"X has {X.shape[1]} columns."))
     values = []
     for code in range(int(group.max()) + 1):
         found = np.unique(X[group == code, column])
@@ -378,7 +376,7 @@ class FairSMOTEClassifier(FairNetClassifier):
         return X, y, group, sample_weight
 
     def _attribute_column(self) -> int:
-        """``situation_testing`` as a column index (a name is looked up in ``feature_names_in_``)."""
+        """``situation_testing`` as a column index (a name is looked up in feature_names_in_)."""
         column = self.situation_testing
         if isinstance(column, str):
             names = list(getattr(self, "feature_names_in_", ()))
