@@ -47,7 +47,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from ._batches import observed_rows, training_tensors
+from ._batches import FairDataset, observed_rows, training_tensors
 from .exceptions import CollapseWarning
 from .modules import eval_mode
 
@@ -222,6 +222,8 @@ class DecisionRule(Callback):
         auc, rate = net.history[-1, "train_auc"], net.history[-1, "train_positive_rate"]
         if np.isnan(auc) or not is_collapsed(auc, rate):
             return
+        if y is not None and isinstance(X, FairDataset):  # the rows passed to fit
+            y = np.asarray(y)[: X.n_observed]
         base = float(np.mean(np.asarray(y))) if y is not None else float("nan")
         message = _MSG_COLLAPSE.format(
             name=type(net).__name__, auc=auc, rate=rate, base=base, advice=_advice(net)
