@@ -464,20 +464,54 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             self.input_shape_ = X.shape[1:]
             self.n_groups_ = groups.n_groups
         weight = check_sample_weight(sample_weight, len(X), dtype=np.float32)
+        n_observed, codes = len(X), groups.codes
+        if sensitive_features is not None:
+            X, y_encoded, codes, weight = self.augment_training_rows(X, y_encoded, codes, weight)
         sampling = self._sampler_name()
         self.training_label_prior_ = label_prior(
-            sampling, groups=groups.codes, y=y_encoded, sample_weight=weight
+            sampling, groups=codes, y=y_encoded, sample_weight=weight
         )
         return FairDataset(
             X,
             y_encoded,
-            group=groups.codes,
+            group=codes,
             sample_weight=weight,
             sampling=sampling,
             n_batches=self.batches_per_epoch,
             seed=_fit_seed(self.random_state),
             device=self.device,
+            n_observed=n_observed,
         )
+
+    def augment_training_rows(self, X, y, group, sample_weight):
+        """The rows batches are drawn from: the validated training rows, plus any a method adds.
+
+        The pre-processing hook of a method that changes the training data
+        (:class:`~skfairnn.FairSMOTEClassifier`'s synthetic rows). Called once
+        per ``fit`` / ``partial_fit``, after validation and only when
+        ``sensitive_features`` were given. The returned arrays must start
+        with the ``len(X)`` rows passed in, in order (a method may change
+        their weights, e.g. to 0 to leave a row out), and may append new
+        rows after them; the decision rule (``prior_correction``) is fitted
+        on those first rows only, the data that was passed to ``fit``. The
+        base returns its arguments unchanged.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, ...)
+            Validated float32 inputs.
+        y : ndarray of shape (n,)
+            Encoded labels (0/1).
+        group : ndarray of shape (n,)
+            Group codes (indices into ``sensitive_groups_``).
+        sample_weight : ndarray of shape (n,)
+            Normalised float32 sample weights.
+
+        Returns
+        -------
+        X, y, group, sample_weight : ndarrays of ``n + n_added`` rows
+        """
+        return X, y, group, sample_weight
 
     def _sampler_name(self) -> str:
         """The batch sampler in use (``"auto"`` resolved for the method's constraint)."""

@@ -31,7 +31,13 @@ from skorch.dataset import Dataset
 
 from .sampling import RandomBatchSampler, make_batch_sampler
 
-__all__ = ["FairDataset", "TrainingBatches", "EvaluationBatches", "training_tensors"]
+__all__ = [
+    "FairDataset",
+    "TrainingBatches",
+    "EvaluationBatches",
+    "observed_rows",
+    "training_tensors",
+]
 
 #: Training data above this size stays on the CPU (batches are moved per step).
 ON_DEVICE_LIMIT_BYTES = 2 * 1024**3
@@ -58,9 +64,16 @@ class FairDataset(Dataset):
         Seeds the batch order (``None``: torch's global generator).
     device : str or torch.device
         Where the tensors live (the CPU above :data:`ON_DEVICE_LIMIT_BYTES`).
+    n_observed : int, default=None
+        How many of the first rows were passed to ``fit``; the rows after
+        them were added by the method
+        (:meth:`~skfairnn.FairNetClassifier.augment_training_rows`).
+        ``None``: all of them.
     """
 
-    def __init__(self, X, y, *, group, sample_weight, sampling, n_batches, seed, device):
+    def __init__(
+        self, X, y, *, group, sample_weight, sampling, n_batches, seed, device, n_observed=None
+    ):
         columns = {"X": X, "group": group, "sample_weight": sample_weight}
         super().__init__(columns, y)
         n_bytes = sum(np.asarray(v).nbytes for v in columns.values())
@@ -70,6 +83,25 @@ class FairDataset(Dataset):
         self.sampling = sampling
         self.n_batches = n_batches
         self.seed = seed
+        self.n_observed = len(y) if n_observed is None else int(n_observed)
+
+
+def observed_rows(dataset):
+    """The rows of a :class:`FairDataset` (or a ``Subset`` of one) that were passed to ``fit``.
+
+    Leaves out the rows a method appended
+    (:meth:`~skfairnn.FairNetClassifier.augment_training_rows`); any other
+    dataset is returned unchanged.
+    """
+    if isinstance(dataset, torch.utils.data.Subset):
+        source = dataset.dataset
+        if isinstance(source, FairDataset) and source.n_observed < len(source):
+            indices = [i for i in np.asarray(dataset.indices) if i < source.n_observed]
+            return torch.utils.data.Subset(source, indices)
+        return dataset
+    if isinstance(dataset, FairDataset) and dataset.n_observed < len(dataset):
+        return torch.utils.data.Subset(dataset, range(dataset.n_observed))
+    return dataset
 
 
 def training_tensors(dataset) -> tuple[dict, torch.Tensor | None, FairDataset | None]:

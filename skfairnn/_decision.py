@@ -47,7 +47,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from ._batches import training_tensors
+from ._batches import FairDataset, observed_rows, training_tensors
 from .exceptions import CollapseWarning
 from .modules import eval_mode
 
@@ -178,7 +178,8 @@ class DecisionRule(Callback):
 
     A default callback of :class:`~skfairnn.FairNetClassifier` (name
     ``"decision_rule"``). After each epoch it forwards an even subsample of
-    the training rows (at most :data:`MAX_ROWS`), sets the fitted
+    the training rows passed to ``fit`` (at most :data:`MAX_ROWS`; rows a
+    method synthesised are left out), sets the fitted
     ``decision_offset_`` from ``net.prior_correction`` and records
     ``train_auc`` and ``train_positive_rate`` (after the offset) in
     ``net.history``. At the end of training it emits a
@@ -191,8 +192,9 @@ class DecisionRule(Callback):
             net.decision_offset_ = 0.0
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
-        # the training tensors the batches are cut from (already on the device)
-        tensors, y, _ = training_tensors(dataset_train)
+        # the training tensors the batches are cut from (already on the device), without
+        # the rows a method added (Fair-SMOTE's synthetic rows): decided for the data passed
+        tensors, y, _ = training_tensors(observed_rows(dataset_train))
         y = y.cpu().numpy()
         rows = _stride_rows(len(y))
         X = tensors["X"]
@@ -220,6 +222,8 @@ class DecisionRule(Callback):
         auc, rate = net.history[-1, "train_auc"], net.history[-1, "train_positive_rate"]
         if np.isnan(auc) or not is_collapsed(auc, rate):
             return
+        if y is not None and isinstance(X, FairDataset):  # the rows passed to fit
+            y = np.asarray(y)[: X.n_observed]
         base = float(np.mean(np.asarray(y))) if y is not None else float("nan")
         message = _MSG_COLLAPSE.format(
             name=type(net).__name__, auc=auc, rate=rate, base=base, advice=_advice(net)

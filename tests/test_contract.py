@@ -68,6 +68,8 @@ def data(n_groups: int = 2, empty_label: int | None = None):
 
 def build(cls, constraint=None, **params):
     """A tiny unfitted ``cls``; a weighter comes inside ReweightedClassifier, with ERM."""
+    for module in getattr(cls, "_optional_imports", ()):  # an optional extra's estimator
+        pytest.importorskip(module)
     if constraint is not None:
         params["constraint"] = constraint
     if issubclass(cls, FairNetClassifier):
@@ -205,6 +207,8 @@ def test_zero_fairness_weights_give_erm(cls, constraint):
     zero = dict.fromkeys(weights, 0.0)
     if has_constraint(cls):
         zero["constraint"] = constraint
+    for module in getattr(cls, "_optional_imports", ()):
+        pytest.importorskip(module)
     network = cls(
         sampling="cell_balanced",
         prior_correction="max_accuracy",

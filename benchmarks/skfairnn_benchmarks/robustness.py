@@ -10,7 +10,9 @@ sets from :func:`~skfairnn.datasets.make_biased_classification`
 (:data:`STRESS_SETS`: 5 % positives; a 10 % minority group; three groups),
 over several seeds (at least :data:`MIN_SEEDS` for datasets with small test
 splits). fairlearn's ``ExponentiatedGradient`` and ``ThresholdOptimizer`` over
-logistic regression run in the same study as the references.
+logistic regression run in the same study as the references (``"expgrad"``,
+``"threshold"``); ``"threshold_erm"`` is ``ThresholdOptimizer`` over the default
+ERM network, skfairnn's post-processing baseline.
 
 Each run records, on the validation and the test split, AP, AUC and — for
 every decision rule of :mod:`skfairnn._decision` applied to the same fitted
@@ -42,6 +44,7 @@ from skfairnn import (
     FairMixupClassifier,
     FairNetClassifier,
     FairRegClassifier,
+    FairSMOTEClassifier,
     GCMClassifier,
     InfluencePruner,
     KamiranCaldersReweighter,
@@ -59,6 +62,7 @@ from skfairnn.benchmarks import (
     drop_failed,
     fitted_network,
     load_protocol_data,
+    predicts_with_groups,
     run_tasks,
     score_metrics,
 )
@@ -114,6 +118,8 @@ GRID = {
     "prune": (None,),
     "expgrad": (0.01,),
     "threshold": (None,),
+    "fair_smote": (1.0,),  # balance_ratio: the paper's full balance (its default)
+    "threshold_erm": (None,),  # ThresholdOptimizer on the default ERM network
 }
 #: methods also run with random batches at their default strength (an ablation of sampling)
 SAMPLING_ABLATION = ("fairreg", "gcm", "fairer", "runner")
@@ -161,6 +167,16 @@ def build_estimator(method: str, weight, seed: int, *, quick: bool, device, samp
         common["device"] = device
     if method == "erm":
         return ERMClassifier(**common)
+    if method == "fair_smote":
+        return FairSMOTEClassifier(**common, constraint=CONSTRAINT, balance_ratio=weight)
+    if method == "threshold_erm":
+        from fairlearn.postprocessing import ThresholdOptimizer
+
+        return ThresholdOptimizer(
+            estimator=ERMClassifier(**common),
+            constraints="equalized_odds",
+            predict_method="decision_function",
+        )
     if method in _NETWORKS:
         params = dict(common, constraint=CONSTRAINT, fairness_weight=weight)
         if sampling is not None:
@@ -214,11 +230,11 @@ def _decided(y, a, hard) -> dict:
 
 
 def _fairlearn_outputs(estimator, method, data, seed):
-    """Scores and hard decisions of a fairlearn reference on each split."""
+    """Scores and hard decisions of a fairlearn estimator on each split."""
     out = {}
     for split in ("train", "val", "test"):
         X, a = data[f"X_{split}"].astype(np.float64), data[f"a_{split}"]
-        if method == "threshold":
+        if predicts_with_groups(estimator):  # a post-processor: "threshold", "threshold_erm"
             scores = estimator._pmf_predict(X, sensitive_features=a)[:, 1]
             hard = estimator.predict(X, sensitive_features=a, random_state=seed)
         else:
@@ -249,7 +265,7 @@ def run_robustness_task(task: dict) -> dict:
     estimator.fit(X_train, data.y_train, sensitive_features=a_train)
     row = {"fit_time": time.perf_counter() - start}
     network = fitted_network(estimator)
-    if network is None:  # fairlearn's references
+    if network is None:  # fairlearn's estimators (a post-processor on ERM included)
         outputs = _fairlearn_outputs(estimator, task["method"], data, task["seed"])
         for split in ("val", "test"):
             y, a = data[f"y_{split}"], data[f"a_{split}"]

@@ -57,7 +57,13 @@ def run_compare_task(task: dict) -> dict:
     data = _cached_data(task["dataset"], task["seed"], task["data_home"])
     estimator = _factory(task["method"])(task["constraint"], task["seed"], task["quick"])
     estimator = _with_overrides(estimator, task["overrides"])
-    return evaluate(estimator, data, constraint=task["constraint"], selection=task["selection"])
+    return evaluate(
+        estimator,
+        data,
+        constraint=task["constraint"],
+        selection=task["selection"],
+        random_state=task["seed"],
+    )
 
 
 def compare(

@@ -9,10 +9,17 @@ accuracy performance" (Sec. 6.1); ``selection="accuracy"`` picks the epoch of
 best *validation* accuracy. :class:`EpochEvaluator` records the numbers in
 ``net.history``; :func:`evaluate` fits an estimator with it and applies the
 selection rule.
+
+A post-processor (fairlearn's ``ThresholdOptimizer`` on the Vanilla network,
+the ``"postprocess"`` entry of :data:`~skfairnn.benchmarks.METHODS`) decides
+from the groups at predict time and after training, so it has no epochs to
+select: it is judged once, on its randomized decisions
+(:func:`predicts_with_groups`, :func:`decisions`).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Literal
 
@@ -30,8 +37,10 @@ __all__ = [
     "EpochEvaluator",
     "GAP_COLUMNS",
     "decision_metrics",
+    "decisions",
     "evaluate",
     "fitted_network",
+    "predicts_with_groups",
     "score_metrics",
     "SELECTIONS",
     "select_epoch",
@@ -174,8 +183,50 @@ def select_epoch(
     return int(np.argmin(np.where(candidates, gaps, np.inf)))
 
 
+def predicts_with_groups(estimator) -> bool:
+    """Whether ``estimator.predict`` takes ``sensitive_features`` (a post-processor).
+
+    fairlearn's ``ThresholdOptimizer`` is one: its decision depends on each
+    row's group, and it wraps a network whose own predictions are not what
+    is judged.
+    """
+    predict = getattr(estimator, "predict", None)
+    return predict is not None and "sensitive_features" in inspect.signature(predict).parameters
+
+
+def decisions(estimator, X, groups, *, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """Positive-class scores and hard 0/1 decisions of a fitted estimator on ``X``.
+
+    A post-processor (:func:`predicts_with_groups`) gets ``groups`` at
+    predict time. fairlearn's ``ThresholdOptimizer`` decides at random
+    between two thresholds per group: its hard decisions are drawn with
+    ``random_state``, and its scores are the probability of deciding
+    positive (its ``_pmf_predict``), so the AP judges the post-processed
+    decision rule, not the network underneath it (whose AP is ERM's; RUNNER's
+    ROC row likewise reports an AP well below Vanilla's). Any other
+    estimator: ``predict_proba(X)[:, 1]`` and ``predict(X) == classes_[1]``.
+    """
+    if not predicts_with_groups(estimator):
+        scores = estimator.predict_proba(X)[:, 1]
+        return scores, (estimator.predict(X) == estimator.classes_[1]).astype(int)
+    if hasattr(estimator, "_pmf_predict"):
+        scores = estimator._pmf_predict(X, sensitive_features=groups)[:, 1]
+    else:
+        scores = estimator.predict_proba(X, sensitive_features=groups)[:, 1]
+    kwargs = {"sensitive_features": groups}
+    if "random_state" in inspect.signature(estimator.predict).parameters:
+        kwargs["random_state"] = random_state
+    return scores, np.asarray(estimator.predict(X, **kwargs)).astype(int)
+
+
 def _final_network(estimator):
-    """The skorch network inside ``estimator`` (itself, or a meta-estimator's child)."""
+    """The skorch network inside ``estimator`` (itself, or a meta-estimator's child).
+
+    ``None`` for a post-processor (:func:`predicts_with_groups`): the network
+    it wraps is not what predicts.
+    """
+    if predicts_with_groups(estimator):
+        return None, None
     if isinstance(estimator, FairNetClassifier):
         return estimator, ""
     inner = getattr(estimator, "estimator", None)
@@ -186,7 +237,10 @@ def _final_network(estimator):
 
 def fitted_network(estimator):
     """The fitted skfairnn network in ``estimator`` (itself or a meta-estimator's
-    ``estimator_``), or ``None`` (e.g. fairlearn's references)."""
+    ``estimator_``), or ``None`` (e.g. fairlearn's references, and a post-processor
+    such as ``ThresholdOptimizer`` on a network: its decisions are not the network's)."""
+    if predicts_with_groups(estimator):
+        return None
     if isinstance(estimator, FairNetClassifier):
         return estimator
     inner = getattr(estimator, "estimator_", None)
@@ -201,6 +255,7 @@ def evaluate(
     selection: Literal["hard", "prob", "accuracy", "last"] = "hard",
     skip_epochs: int = 1,
     train_groups=None,
+    random_state=0,
 ) -> dict:
     """Fit ``estimator`` on the training split and report the selected epoch's test metrics.
 
@@ -225,6 +280,9 @@ def evaluate(
     train_groups : array-like, default=None
         Sensitive features given to ``fit`` (default ``data.a_train``; FairIF
         passes a partly missing copy).
+    random_state : int, default=0
+        Draws the randomized test decisions of a post-processor
+        (:func:`decisions`); ``compare`` passes the run's seed.
 
     Returns
     -------
@@ -253,8 +311,7 @@ def evaluate(
     fitted = fitted_network(estimator)
     history = getattr(fitted, "history", None)
     if network is None or selection == "last" or history is None:
-        proba = estimator.predict_proba(data.X_test)[:, 1]
-        hard = estimator.predict(data.X_test) == estimator.classes_[1]
+        proba, hard = decisions(estimator, data.X_test, data.a_test, random_state=random_state)
         metrics_test = split_metrics(data.y_test, proba, data.a_test, hard)
         return {**metrics_test, "epoch": -1, "fit_time": fit_time}
     records = [epoch["protocol_val"] for epoch in history]

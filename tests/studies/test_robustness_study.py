@@ -122,3 +122,21 @@ def test_runs_in_joblib_worker_processes_give_the_sequential_rows(study, tmp_pat
     sequential = rows[rows["method"] == "erm"].iloc[0]
     assert first["test_shipped_acc"] == pytest.approx(sequential["test_shipped_acc"], abs=1e-6)
     assert first["test_ap"] == pytest.approx(sequential["test_ap"], abs=1e-6)
+
+
+def test_fair_smote_and_threshold_on_erm_entries():
+    from skfairnn_benchmarks.robustness import run_robustness_task
+
+    task = dict(dataset="synthetic_rare", seed=0, quick=True, device=None, data_home=None,
+                sampling=None)  # fmt: skip
+    smote = run_robustness_task({**task, "method": "fair_smote", "weight": 1.0})
+    # a network: every decision rule is applied to it, the shipped one is max_accuracy
+    assert smote["test_shipped_acc"] == pytest.approx(smote["test_max_accuracy_acc"], abs=0.01)
+    # the loss saw balanced cells (prior 1/2), the decision is for the data's 5 % positives
+    prior = load_robustness_data("synthetic_rare", 0).y_train.mean()
+    expected = np.log(prior / (1 - prior))
+    assert smote["prior_shift_offset"] == pytest.approx(expected, rel=1e-4)
+    post = run_robustness_task({**task, "method": "threshold_erm", "weight": None})
+    # a post-processor: one randomized decision rule, the same under every name
+    assert post["test_shipped_eo"] == post["test_none_eo"] == post["test_match_rate_eo"]
+    assert "shipped_offset" not in post and 0.5 < post["test_shipped_acc"] <= 1.0
