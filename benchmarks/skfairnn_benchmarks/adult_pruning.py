@@ -2,15 +2,17 @@
 """§6.2 of the instance-level influence paper: the pruning study on Adult (Fig. 2).
 
 The protocol is :func:`skfairnn_benchmarks.pruning.pruning_study`
-(also ``skfairnn reproduce pruning-adult``): balanced Adult, 80/20 split; a
+(also ``skfairnn reproduce pruning-adult``): Adult resampled to balance class
+and group (the paper's balancing step, ``--balance``), 80/20 split; a
 two-layer ReLU net (hidden 64) with the relaxed DP penalty (γ = 1) scores
 every row; for each strategy and kept fraction a fresh net with the penalty
 is trained on the kept rows; baselines ERM, FairReg and fairlearn's
 ``ExponentiatedGradient`` ("reduction"). This script exposes the readings
-that were tried: the authors' hinge loss and logit gap, probability outputs,
-the batch-local kernel, within-cell ranking, cell balancing, min-max scaling,
-and other datasets (``--dataset``; train + validation rows trained on, no
-resampling).
+that were tried: the authors' hinge loss and logit gap, logit or probability
+outputs, Eq. 15's joint expectations (``--relaxed joint``), the batch-local
+kernel, within-cell ranking, cell balancing, min-max scaling, and other
+datasets (``--dataset``; train + validation rows trained on, not resampled
+unless ``--balance`` is given).
 
 Writes ``<out>/adult_pruning.csv``, ``summary.json`` and ``fig2_adult.png``.
 
@@ -30,6 +32,7 @@ import torch
 
 from skfairnn.weighting.pruning import STRATEGIES
 
+from .balanced_adult import BALANCING
 from .pruning import FRACTIONS, plot_pruning, pruning_study
 
 
@@ -45,11 +48,27 @@ def main(argv=None) -> pd.DataFrame:
         choices=["adult", "compas", "german", "lsac", "credit_default", "bank"],
         default="adult",
     )
-    parser.add_argument("--balance", choices=["marginals", "cells"], default="marginals")
+    parser.add_argument(
+        "--balance",
+        choices=list(BALANCING),
+        default=None,
+        help="the paper's balancing step (default: marginals on Adult, none elsewhere)",
+    )
     parser.add_argument("--scale", choices=["standard", "minmax"], default="standard")
     parser.add_argument("--loss", choices=["bce", "hinge"], default="bce")
     parser.add_argument("--penalty", choices=["proba", "logit"], default="proba")
-    parser.add_argument("--output", choices=["logit", "proba"], default="logit")
+    parser.add_argument(
+        "--output",
+        choices=["auto", "logit", "proba"],
+        default="auto",
+        help="network output scored (auto: the --penalty scale)",
+    )
+    parser.add_argument(
+        "--relaxed",
+        choices=["conditional", "joint"],
+        default="conditional",
+        help="group means or Eq. 15's joint expectations in the relaxed gap",
+    )
     parser.add_argument("--stratify", action="store_true", help="rank within (A, y) cells")
     parser.add_argument(
         "--aggregate",
@@ -65,7 +84,7 @@ def main(argv=None) -> pd.DataFrame:
     args.out.mkdir(parents=True, exist_ok=True)
     options = {
         key: getattr(args, key)
-        for key in ("dataset", "balance", "scale", "loss", "penalty", "output", "stratify")
+        for key in ("dataset", "balance", "scale", "loss", "penalty", "relaxed", "output")
     }
     frame = pruning_study(
         args.seeds,
@@ -75,6 +94,7 @@ def main(argv=None) -> pd.DataFrame:
         device=args.device,
         data_home=args.data_home,
         aggregate=args.aggregate,
+        stratify=args.stratify,
         **options,
     )
     frame.to_csv(args.out / "adult_pruning.csv", index=False)

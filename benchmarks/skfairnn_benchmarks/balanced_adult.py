@@ -8,7 +8,12 @@ import pandas as pd
 
 from skfairnn.datasets import fetch_adult
 
-__all__ = ["load_balanced_adult"]
+__all__ = ["BALANCING", "PAPER_BALANCING", "balance_rows", "load_balanced_adult"]
+
+#: the balancing step's readings: both marginals, every (group, label) cell, or none
+BALANCING = ("marginals", "cells", "none")
+#: the reading the pruning study follows by default (§6.2, App. C.2)
+PAPER_BALANCING = "marginals"
 
 _COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
@@ -18,11 +23,53 @@ _COLUMNS = [
 _NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 
 
+def balance_rows(group, y, balance: str = PAPER_BALANCING, *, random_state=None) -> np.ndarray:
+    """Rows kept by the paper's balancing step: "resample ... to balance the class and group".
+
+    §6.2 and App. C.2 resample Adult before the scoring network is trained and
+    Eq. 35 is computed. The step down-samples without replacement:
+
+    * ``"marginals"``: the larger group to the size of the smaller one, then
+      the majority class of the remaining rows to the minority class (both
+      marginals balanced; the groups' base rates still differ, so after the
+      second step the groups are no longer exactly equal in size);
+    * ``"cells"``: every (group, label) cell to the smallest cell (groups,
+      classes and cells all balanced; the base-rate gap is gone);
+    * ``"none"``: every row (no resampling, not the paper's protocol).
+
+    Parameters
+    ----------
+    group, y : array-like of shape (n_samples,)
+        Group membership and labels.
+    balance : {"marginals", "cells", "none"}, default="marginals"
+    random_state : int, Generator or None, default=None
+        Seeds the draws (a ``numpy.random.Generator`` is used as is).
+
+    Returns
+    -------
+    ndarray of int
+        Sorted indices of the kept rows.
+    """
+    if balance not in BALANCING:
+        raise ValueError(f"balance must be one of {BALANCING}; got {balance!r}.")
+    group, y = np.asarray(group), np.asarray(y)
+    if len(group) != len(y):
+        raise ValueError(f"group and y need the same length; got {len(group)} and {len(y)}.")
+    rng = np.random.default_rng(random_state)
+    rows = np.arange(len(y))
+    if balance == "none":
+        return rows
+    if balance == "cells":
+        return _downsample(rows, pd.Series(group).astype(str) + "|" + pd.Series(y).astype(str), rng)
+    rows = _downsample(rows, pd.Series(group), rng)
+    return _downsample(rows, pd.Series(y[rows]), rng)
+
+
 def load_balanced_adult(
     seed: int,
     *,
     test_size: float = 0.2,
-    balance: str = "marginals",
+    balance: str = PAPER_BALANCING,
     scale: str = "standard",
     data_home=None,
 ):
@@ -30,15 +77,17 @@ def load_balanced_adult(
 
     Reading of "we resample the dataset to balance the class and group
     membership" (the authors' prebuilt ``adult.npy`` is not public): rows
-    with a missing value dropped; ``balance="marginals"`` down-samples the
+    with a missing value dropped, then the balancing step :func:`balance_rows`
+    on (sex, income): ``balance="marginals"`` (the default) down-samples the
     larger sex group to the smaller one, then the majority class to the
     minority class (both marginals balanced; the base-rate difference between
     the sexes, and so ERM's DP violation, remains); ``"cells"`` down-samples
-    every (sex, income) cell to the smallest. Features: one-hot categoricals
-    (``education`` and ``fnlwgt`` dropped) and the numerics standardised
-    (``scale="standard"``) or mapped to [0, 1] (``"minmax"``) with statistics
-    of the training split; sex stays an input in column 0, as in the authors'
-    code (``A = X[:, 0]``).
+    every (sex, income) cell to the smallest; ``"none"`` keeps every row
+    (Adult's own 33 % women and 25 % positives; not the paper's protocol).
+    Features: one-hot categoricals (``education`` and ``fnlwgt`` dropped) and
+    the numerics standardised (``scale="standard"``) or mapped to [0, 1]
+    (``"minmax"``) with statistics of the training split; sex stays an input
+    in column 0, as in the authors' code (``A = X[:, 0]``).
 
     Returns
     -------
@@ -50,11 +99,8 @@ def load_balanced_adult(
     frame["income"] = np.where(adult.target.to_numpy() == 1, ">50K", "<=50K")
     frame = frame.dropna().reset_index(drop=True)
     rng = np.random.default_rng(seed)
-    if balance == "cells":
-        frame = _downsample(frame, frame["sex"] + frame["income"], rng)
-    else:
-        frame = _downsample(frame, frame["sex"], rng)
-        frame = _downsample(frame, frame["income"], rng)
+    kept = balance_rows(frame["sex"].astype(str), frame["income"], balance, random_state=rng)
+    frame = frame.iloc[kept].reset_index(drop=True)
     y = (frame["income"] == ">50K").to_numpy().astype(np.int64)
     A = (frame["sex"] == "Male").to_numpy().astype(np.int64)
     categorical = [c for c in _COLUMNS if c not in [*_NUMERIC, "fnlwgt", "education", "income"]]
@@ -72,9 +118,11 @@ def load_balanced_adult(
     return X[train], y[train], A[train], X[test], y[test], A[test]
 
 
-def _downsample(frame: pd.DataFrame, key: pd.Series, rng) -> pd.DataFrame:
-    size = key.value_counts().min()
+def _downsample(rows: np.ndarray, key: pd.Series, rng) -> np.ndarray:
+    """``rows`` down-sampled until every value of ``key`` (aligned with rows) is as rare."""
+    key = key.to_numpy()
+    size = pd.Series(key).value_counts().min()
     keep = np.concatenate(
-        [rng.choice(np.flatnonzero(key.to_numpy() == v), size, replace=False) for v in key.unique()]
+        [rng.choice(np.flatnonzero(key == v), size, replace=False) for v in pd.unique(key)]
     )
-    return frame.iloc[np.sort(keep)].reset_index(drop=True)
+    return rows[np.sort(keep)]

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The pruning study of Wang, Wang & Liu (ICML 2022): §6.2 / Fig. 2 and App. C.3.
 
-* :func:`pruning_study` — for each seed: a two-layer ReLU net (hidden 64,
+* :func:`pruning_study` — for each seed: Adult resampled to balance the class
+  and group membership (the paper's balancing step, §6.2 and App. C.2,
+  :func:`~skfairnn_benchmarks.balanced_adult.balance_rows`, option
+  ``balance``) and split 80/20; a two-layer ReLU net (hidden 64,
   Adam lr 1e-3) trained with the relaxed DP penalty (γ = 1) on all training
   rows scores every row (:class:`~skfairnn.InfluencePruner`); for each
   strategy (random, prune by accuracy, prune by fairness) and kept fraction a
@@ -36,7 +39,7 @@ from skfairnn.metrics import demographic_parity_difference
 from skfairnn.modules import HingeLoss
 from skfairnn.weighting.pruning import STRATEGIES
 
-from .balanced_adult import load_balanced_adult
+from .balanced_adult import BALANCING, PAPER_BALANCING, balance_rows, load_balanced_adult
 
 __all__ = [
     "FRACTIONS",
@@ -51,9 +54,18 @@ __all__ = [
 FRACTIONS = (1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1)
 
 
+def _resolve_balance(dataset: str, balance) -> str:
+    """The balancing step of a run: ``None`` is the paper's on Adult, none elsewhere."""
+    if balance is None:
+        return PAPER_BALANCING if dataset == "adult" else "none"
+    if balance not in BALANCING:
+        raise ValueError(f"balance must be one of {BALANCING} or None; got {balance!r}.")
+    return balance
+
+
 def _load_split(dataset: str, seed: int, balance: str, scale: str, data_home):
     """(X_tr, y_tr, A_tr, X_te, y_te, A_te), A coded 1 for the more frequent group."""
-    if dataset == "adult":
+    if dataset == "adult":  # balanced before the split, as the paper resamples the dataset
         return load_balanced_adult(seed, balance=balance, scale=scale, data_home=data_home)
     data = load_protocol_data(dataset, seed=seed, data_home=data_home)
     X_train = np.concatenate([data.X_train, data.X_val]).astype(np.float32)
@@ -61,8 +73,10 @@ def _load_split(dataset: str, seed: int, balance: str, scale: str, data_home):
     a_train = np.concatenate([data.a_train, data.a_val])
     values, counts = np.unique(a_train, return_counts=True)
     majority = values[np.argmax(counts)]
+    a_train = (a_train == majority).astype(np.int64)
+    kept = balance_rows(a_train, y_train, balance, random_state=seed)  # the fixed split's train
     return (
-        X_train, y_train, (a_train == majority).astype(np.int64),
+        X_train[kept], y_train[kept], a_train[kept],
         data.X_test.astype(np.float32), data.y_test, (data.a_test == majority).astype(np.int64),
     )  # fmt: skip
 
@@ -80,7 +94,8 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
     from sklearn.linear_model import LogisticRegression
 
     dataset = options.get("dataset", "adult")
-    balance, scale = options.get("balance", "marginals"), options.get("scale", "standard")
+    balance = _resolve_balance(dataset, options.get("balance"))
+    scale = options.get("scale", "standard")
     Xtr, ytr, Atr, Xte, yte, Ate = _load_split(dataset, seed, balance, scale, data_home)
     fair = {
         "constraint": "demographic_parity",
@@ -100,7 +115,8 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
     rows = []
 
     def record(method, fraction, pred, keep=None):
-        row = {"dataset": dataset, "seed": seed, "method": method, "fraction": fraction}
+        row = {"dataset": dataset, "balance": balance, "seed": seed, "method": method}
+        row["fraction"] = fraction
         row |= _dp_metrics(pred, yte, Ate)
         if keep is not None:
             row |= {"kept_a0": float((Atr[keep] == 0).mean()), "kept_positive": ytr[keep].mean()}
@@ -117,7 +133,8 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
             fairreg,
             keep_fraction=1.0,
             strategy=strategy,
-            output=options.get("output", "logit"),
+            relaxed=options.get("relaxed", "conditional"),
+            output=options.get("output", "auto"),
             stratify=options.get("stratify", False),
             aggregate=options.get("aggregate", "dataset"),
             random_state=seed,
@@ -163,21 +180,29 @@ def pruning_study(
     **options
         ``dataset`` ("adult", the balanced Adult of
         :func:`~skfairnn_benchmarks.balanced_adult.load_balanced_adult`,
-        or a protocol dataset: train + validation rows trained on, no
-        resampling, ``A`` = 1 for the more frequent group), ``balance`` and
-        ``scale`` (Adult), ``loss`` ("bce" or the authors' "hinge"),
-        ``penalty`` (the ``gap_scale`` of every ``FairRegClassifier``: "proba"
-        or the authors' "logit"), and ``output``,
-        ``aggregate`` and ``stratify`` of :class:`~skfairnn.InfluencePruner`.
+        or a protocol dataset: train + validation rows trained on, ``A`` = 1
+        for the more frequent group); ``balance``, the paper's balancing step
+        (§6.2, App. C.2: "we resample the dataset to balance the class and
+        group membership"; :func:`~skfairnn_benchmarks.balanced_adult.balance_rows`):
+        ``"marginals"``, ``"cells"`` or ``"none"``, default ``None`` =
+        ``"marginals"`` on Adult (before the 80/20 split) and ``"none"`` on a
+        protocol dataset (applied to its training rows only); ``scale``
+        (Adult); ``loss`` ("bce" or the authors' "hinge"); ``penalty`` (the
+        ``gap_scale`` of every ``FairRegClassifier``: "proba" or the
+        authors' "logit"); and ``relaxed``, ``output`` (default "auto": the
+        ``penalty`` scale), ``aggregate`` and ``stratify`` of
+        :class:`~skfairnn.InfluencePruner`.
 
     Returns
     -------
     DataFrame
-        One row per seed × method × fraction: ``accuracy``, ``dp_violation``,
-        and for the pruning strategies ``kept_a0`` and ``kept_positive``.
+        One row per seed × method × fraction: ``balance`` (the balancing step
+        that ran), ``accuracy``, ``dp_violation``, and for the pruning
+        strategies ``kept_a0`` and ``kept_positive``.
     """
     unknown = set(options) - {
-        "dataset", "balance", "scale", "loss", "penalty", "output", "aggregate", "stratify",
+        "dataset", "balance", "scale", "loss", "penalty", "relaxed", "output", "aggregate",
+        "stratify",
     }  # fmt: skip
     if unknown:
         raise TypeError(f"pruning_study got unexpected options {sorted(unknown)}.")
@@ -320,11 +345,15 @@ def first_order_check(
 def reproduce_fig2(seeds, *, quick=False, data_home=None, device=None, out=None):
     """``skfairnn reproduce pruning-adult``: §6.2 / Fig. 2, written to ``out``, as a table.
 
-    ``quick`` keeps 100 % and 30 %, one seed, one epoch.
+    The paper's protocol: Adult resampled to balance class and group
+    (``balance=PAPER_BALANCING``, §6.2 and App. C.2), then scoring, pruning
+    and retraining. ``quick`` keeps 100 % and 30 %, one seed, one epoch.
     """
     seeds = list(seeds)[:1] if quick else list(seeds)
     results = pruning_study(
         seeds,
+        dataset="adult",
+        balance=PAPER_BALANCING,
         fractions=(1.0, 0.3) if quick else FRACTIONS,
         epochs=1 if quick else 10,
         device=device,

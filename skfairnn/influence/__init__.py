@@ -24,6 +24,7 @@ small problems).
 
 from ._fairness import (
     AGGREGATES,
+    RELAXED,
     SURROGATES,
     constraint_gradient,
     fairness_influence_scores,
@@ -65,6 +66,7 @@ __all__ = [
     "FunctionalModel",
     "INVERSE_HVP_METHODS",
     "OUTPUTS",
+    "RELAXED",
     "SURROGATES",
     "SolveCheck",
     "bce_with_logits",

@@ -51,6 +51,7 @@ from ._ntk import OUTPUTS, network_outputs, ntk_matrix, ntk_weighted_sum
 
 __all__ = [
     "AGGREGATES",
+    "RELAXED",
     "SURROGATES",
     "constraint_gradient",
     "fairness_influence_scores",
@@ -60,9 +61,12 @@ __all__ = [
 #: "relaxed": Σ_g |E[f|g] - E[f]| (Eq. 14, 20, 23); "covariance": ½ Σ_g |Cov(1[z=g], f)| (Eq. 27)
 SURROGATES = ("relaxed", "covariance")
 AGGREGATES = ("dataset", "batch")
+#: the relaxed gap's expectations: E[f | z=g] ("conditional") or E[f·1[z=g]] ("joint", Eq. 15)
+RELAXED = ("conditional", "joint")
 
 _MSG_SURROGATE = "surrogate must be one of {allowed}; got {got!r}."
 _MSG_AGGREGATE = "aggregate must be one of {allowed}; got {got!r}."
+_MSG_RELAXED = "relaxed must be one of {allowed}; got {got!r}."
 _MSG_NET = (
     "net must be a fitted skfairnn FairNetClassifier (a torch network in `module_`); got {got}."
 )
@@ -73,7 +77,7 @@ def _check_option(value, allowed, message):
         raise ValueError(message.format(allowed=", ".join(map(repr, allowed)), got=value))
 
 
-def _cell_coefficients(f, group, n_groups, mask, surrogate) -> np.ndarray:
+def _cell_coefficients(f, group, n_groups, mask, surrogate, relaxed) -> np.ndarray:
     """``n ∂φ_cell/∂f_i`` for the rows of one label cell (0 outside the cell)."""
     coef = np.zeros(len(f))
     n_cell = int(mask.sum())
@@ -82,7 +86,14 @@ def _cell_coefficients(f, group, n_groups, mask, surrogate) -> np.ndarray:
     g, fc = group[mask], f[mask]
     counts = np.bincount(g, minlength=n_groups).astype(float)
     present = counts > 0
-    means = np.bincount(g, weights=fc, minlength=n_groups) / np.maximum(counts, 1)
+    sums = np.bincount(g, weights=fc, minlength=n_groups)
+    if surrogate == "relaxed" and relaxed == "joint":
+        # Eq. 15, 21, 23: J_g = (1/n) Σ_i f_i 1[z_i=g, i in cell]; φ = Σ_g |J_g - mean_g J_g|
+        n_present = present.sum()
+        sign = np.where(sums >= sums[present].mean(), 1.0, -1.0) * present
+        coef[mask] = sign[g] - sign.sum() / n_present  # ±1 with two groups: α of Eq. 16
+        return coef
+    means = sums / np.maximum(counts, 1)
     # favoured groups: mean output at or above the pooled mean of the cell (sign of α, β)
     sign = np.where(means >= fc.mean(), 1.0, -1.0) * present
     if surrogate == "relaxed":  # ∂/∂f_i Σ_g s_g (m_g - m)
@@ -100,6 +111,7 @@ def constraint_gradient(
     *,
     constraint: str = "demographic_parity",
     surrogate: Literal["relaxed", "covariance"] = "relaxed",
+    relaxed: Literal["conditional", "joint"] = "conditional",
 ) -> np.ndarray:
     r"""Per-example constraint derivative :math:`c_i = \partial\hat\phi(f, i)/\partial f`.
 
@@ -111,10 +123,22 @@ def constraint_gradient(
     :math:`m` of ``outputs`` in the cell and :math:`s_g = \mathrm{sign}(m_g - m)`
     (+1 for a favoured group, ties included):
 
-    * ``"relaxed"``: :math:`\phi_C = \sum_g |m_g - m|` (Table 1), so
-      :math:`c_i = n\,(s_{z_i}/n_{z_i,C} - \sum_g s_g / n_C)`. With two groups
-      :math:`\phi_C = |m_1 - m_0|` and :math:`c_i = \alpha_{z_i}\, n/n_{z_i,C}`
-      (Eq. 15–17, 21–24 with conditional means).
+    * ``"relaxed"``, ``relaxed="conditional"``: :math:`\phi_C = \sum_g |m_g - m|`
+      (Table 1), so :math:`c_i = n\,(s_{z_i}/n_{z_i,C} - \sum_g s_g / n_C)`.
+      With two groups :math:`\phi_C = |m_1 - m_0|` and
+      :math:`c_i = \alpha_{z_i}\, n/n_{z_i,C}` (Eq. 15–17, 21–24 with
+      conditional means: a row of a small group counts :math:`n/n_{z,C}` times).
+    * ``"relaxed"``, ``relaxed="joint"``: Eq. 14–15, 20–21 and 23 literally,
+      with the joint expectations
+      :math:`J_g = \frac1n\sum_{i \in C} f_i\,\mathbf 1[z_i = g]`:
+      :math:`\phi_C = \sum_g |J_g - \bar J|` with :math:`\bar J` the mean of
+      :math:`J_g` over the groups present in :math:`C` and
+      :math:`s_g = \mathrm{sign}(J_g - \bar J)`, so
+      :math:`c_i = s_{z_i} - \frac1{G_C}\sum_g s_g`. With two groups
+      :math:`\phi_C = |J_1 - J_0|` and :math:`c_i = \alpha_{z_i} = \pm 1`
+      (Eq. 16, 21, 24; 0 outside the cell), and the favoured group is the one
+      with the larger *sum* of outputs, as Eq. 14 states. The two readings
+      coincide (up to the factor :math:`n_C/n_{z,C}`) only on group-balanced data.
     * ``"covariance"``: :math:`\phi_C = \tfrac12\sum_g |\mathrm{Cov}_C(1[z=g], f)|`,
       so :math:`c_i = \tfrac{n}{2 n_C}(s_{z_i} - \sum_g s_g \pi_g)`. With two
       groups this is Eq. 29–30: :math:`\beta (z_i - \bar z)` scaled by
@@ -132,6 +156,12 @@ def constraint_gradient(
         One of :data:`skfairnn.cells.CONSTRAINTS`, or fairlearn's alias
         ``"true_positive_rate_parity"`` (equal opportunity).
     surrogate : {"relaxed", "covariance"}, default="relaxed"
+    relaxed : {"conditional", "joint"}, default="conditional"
+        Expectations of the relaxed gap (used with ``surrogate="relaxed"``
+        only): conditional group means :math:`E[f \mid z=g]` (the default, the
+        gap every skfairnn penalty trains on, :mod:`skfairnn.gaps`, and the
+        authors' training code; kept so results do not move) or the joint
+        :math:`E[f\cdot\mathbf 1[z=g]]` of Eq. 15 as printed.
 
     Returns
     -------
@@ -139,6 +169,7 @@ def constraint_gradient(
     """
     constraint = check_constraint(constraint)
     _check_option(surrogate, SURROGATES, _MSG_SURROGATE)
+    _check_option(relaxed, RELAXED, _MSG_RELAXED)
     f = np.asarray(outputs, dtype=np.float64)
     y = np.asarray(y)
     group = np.asarray(group, dtype=np.int64)
@@ -146,17 +177,18 @@ def constraint_gradient(
     coef = np.zeros(len(f))
     for mask in label_masks(y, constraint):
         mask = np.ones(len(f), bool) if mask is None else mask
-        coef += _cell_coefficients(f, group, n_groups, mask, surrogate)
+        coef += _cell_coefficients(f, group, n_groups, mask, surrogate, relaxed)
     return coef
 
 
-def _prepare(net, X, y, sensitive_features, constraint, surrogate, output):
+def _prepare(net, X, y, sensitive_features, constraint, surrogate, relaxed, output):
     """Validated ``(X, y01, group codes)`` for a fitted skfairnn net."""
     if not isinstance(net, FairNetClassifier):
         raise TypeError(_MSG_NET.format(got=type(net).__name__))
     check_is_fitted(net)
     check_constraint(constraint)
     _check_option(surrogate, SURROGATES, _MSG_SURROGATE)
+    _check_option(relaxed, RELAXED, _MSG_RELAXED)
     _check_option(output, OUTPUTS, "output must be one of {allowed}; got {got!r}.")
     X = net._validate_X(X)
     y01 = net._encode_target(np.asarray(y), reset=False)
@@ -173,6 +205,7 @@ def fairness_influence_scores(
     *,
     constraint: str = "demographic_parity",
     surrogate: Literal["relaxed", "covariance"] = "relaxed",
+    relaxed: Literal["conditional", "joint"] = "conditional",
     output: Literal["logit", "proba"] = "logit",
     aggregate: Literal["dataset", "batch"] = "dataset",
     batch_size: int = 4096,
@@ -208,6 +241,9 @@ def fairness_influence_scores(
         (it is the label-0 half of ``"equalized_odds"``).
     surrogate : {"relaxed", "covariance"}, default="relaxed"
         Relaxed gap (§4.1) or covariance (§4.2, Eq. 30).
+    relaxed : {"conditional", "joint"}, default="conditional"
+        Conditional group means or Eq. 15's joint expectations in the relaxed
+        gap (see :func:`constraint_gradient`); ignored for the covariance.
     output : {"logit", "proba"}, default="logit"
         The function :math:`f` of the paper: the logit (paper and authors'
         code), or the probability (matches a penalty on probabilities, such
@@ -239,7 +275,7 @@ def fairness_influence_scores(
        Constraints", ICML 2022.
     """
     _check_option(aggregate, AGGREGATES, _MSG_AGGREGATE)
-    X, y01, group = _prepare(net, X, y, sensitive_features, constraint, surrogate, output)
+    X, y01, group = _prepare(net, X, y, sensitive_features, constraint, surrogate, relaxed, output)
     module = net.module_
     f = network_outputs(module, X, output=output, chunk_size=batch_size).cpu().numpy()
     if aggregate == "dataset":
@@ -249,7 +285,12 @@ def fairness_influence_scores(
     scores = np.zeros(len(X))
     for rows in blocks:
         coef = constraint_gradient(
-            f[rows], y01[rows], group[rows], constraint=constraint, surrogate=surrogate
+            f[rows],
+            y01[rows],
+            group[rows],
+            constraint=constraint,
+            surrogate=surrogate,
+            relaxed=relaxed,
         )
         kernel_sum = ntk_weighted_sum(
             module, X[rows], coef.astype(np.float32), output=output, chunk_size=batch_size
@@ -267,6 +308,7 @@ def pairwise_fairness_influence(
     *,
     constraint: str = "demographic_parity",
     surrogate: Literal["relaxed", "covariance"] = "relaxed",
+    relaxed: Literal["conditional", "joint"] = "conditional",
     output: Literal["logit", "proba"] = "logit",
 ) -> np.ndarray:
     r"""Pairwise scores :math:`S(i, j) = c_i\,\Theta(x_i, x_j)`.
@@ -276,15 +318,19 @@ def pairwise_fairness_influence(
     Row ``i`` is a training example of ``(X, y, sensitive_features)``, column
     ``j`` a target in ``X_target`` (default ``X``). Materialises per-sample
     gradients: for small sets. Signs follow the paper: positive :math:`c_i`
-    for a favoured group's rows under the relaxed surrogate.
+    for a favoured group's rows under the relaxed surrogate. ``constraint``,
+    ``surrogate``, ``relaxed`` and ``output`` are those of
+    :func:`fairness_influence_scores`.
 
     Returns
     -------
     ndarray of shape (n_samples, n_targets)
     """
-    X, y01, group = _prepare(net, X, y, sensitive_features, constraint, surrogate, output)
+    X, y01, group = _prepare(net, X, y, sensitive_features, constraint, surrogate, relaxed, output)
     X_target = X if X_target is None else net._validate_X(X_target)
     f = network_outputs(net.module_, X, output=output).cpu().numpy()
-    coef = constraint_gradient(f, y01, group, constraint=constraint, surrogate=surrogate)
+    coef = constraint_gradient(
+        f, y01, group, constraint=constraint, surrogate=surrogate, relaxed=relaxed
+    )
     kernel = ntk_matrix(net.module_, X, X_target, output=output).cpu().double().numpy()
     return coef[:, None] * kernel

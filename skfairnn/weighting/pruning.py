@@ -27,6 +27,7 @@ from ..groups import encode_sensitive_features
 from ..influence import (
     AGGREGATES,
     OUTPUTS,
+    RELAXED,
     SURROGATES,
     fairness_influence_scores,
     loss_gradient_norms,
@@ -91,10 +92,36 @@ class InfluencePruner(BaseEstimator):
            were removed: use ``"equal_opportunity"`` and ``"equalized_odds"``.
     surrogate : {"relaxed", "covariance"}, default="relaxed"
         Relaxed gap (Eq. 14–25) or covariance (Eq. 27–30) in the scores.
+    relaxed : {"conditional", "joint"}, default="conditional"
+        Expectations of the relaxed gap (``surrogate="relaxed"`` only; see
+        :func:`~skfairnn.influence.constraint_gradient`). ``"conditional"``
+        differentiates the gap between group means :math:`E[f \mid z]`, so
+        :math:`c_i = \alpha_{z_i}\, n / n_{z_i}` (Eq. 16 with conditional
+        means): the gap the scoring network is trained on, and the
+        default so that scores do not move. ``"joint"`` is Eq. 15 as printed,
+        :math:`E[f\cdot\mathbf 1[z=1]] - E[f\cdot\mathbf 1[z=0]]`, so
+        :math:`c_i = \alpha_{z_i} = \pm 1` (Eq. 16–17). The two coincide (up
+        to a constant) only on group-balanced data; on unbalanced data the
+        conditional reading weighs a minority row's :math:`c_i` by
+        :math:`n/n_z` against the joint one and the kept rows differ (39–48 %
+        shared at 30 % kept on Adult without resampling).
+
+        .. versionadded:: 0.2.0
     strategy : {"fairness", "accuracy", "random"}, default="fairness"
-    output : {"logit", "proba"}, default="logit"
-        Network output the scores differentiate (see
-        :func:`~skfairnn.influence.fairness_influence_scores`).
+    output : {"auto", "logit", "proba"}, default="auto"
+        Network output :math:`f` the scores differentiate (see
+        :func:`~skfairnn.influence.fairness_influence_scores`). ``"auto"`` is
+        the scale the scoring network's fairness penalty is computed on: its
+        ``gap_scale`` (:class:`~skfairnn.FairRegClassifier`; ``"proba"`` for
+        the default scoring network), else ``"proba"`` (skfairnn's penalties
+        are gaps of probabilities). ``"logit"`` is the paper's and the
+        authors' :math:`f`, which matches their logit penalty
+        (``FairRegClassifier(gap_scale="logit")``, which ``"auto"`` follows).
+        The resolved value is ``output_``.
+
+        .. versionchanged:: 0.2.0
+           The default changed from ``"logit"`` to ``"auto"`` (``"proba"``
+           with the default scoring network).
     aggregate : {"dataset", "batch"}, default="dataset"
         Eq. 35 over all rows, or the authors' batch-local kernel mean (rows are
         shuffled with ``random_state`` first).
@@ -122,14 +149,26 @@ class InfluencePruner(BaseEstimator):
         subset for any ``k``).
     estimator_ : FairNetClassifier or None
         The fitted scoring network (``None`` for ``strategy="random"``).
+    output_ : {"logit", "proba"}
+        The network output the scores differentiate (``output`` with
+        ``"auto"`` resolved).
     n_features_in_ : int
 
     Notes
     -----
     The authors train with a hinge loss on logits plus the relaxed DP gap on
     logits; skfairnn's default keeps the library's BCE and the gap on
-    probabilities. Pass ``estimator=FairRegClassifier(criterion=HingeLoss, ...)``
-    for the authors' loss. The scores are computed on the rows given to
+    probabilities, and ``output="auto"`` scores the probabilities with it.
+    Pass ``estimator=FairRegClassifier(criterion=HingeLoss, gap_scale="logit",
+    ...)`` for the authors' objective (``"auto"`` then scores logits).
+
+    Balancing: the paper resamples Adult "to balance the class and group
+    membership" (§6.2, App. C.2) before training the scoring network and
+    computing Eq. 35; the pruner does not resample, it scores the rows it is
+    given. To follow the paper, pass resampled rows (the pruning study's
+    ``balance`` option, ``skfairnn_benchmarks.balanced_adult.balance_rows``);
+    on unbalanced rows the two ``relaxed`` readings rank differently. The
+    scores are computed on the rows given to
     ``fit`` without ``sample_weight`` (Eq. 35 is unweighted);
     ``sample_weight`` only weights the scoring network's training. Retraining
     on the kept rows through weights 0/1 (:class:`~skfairnn.ReweightedClassifier`)
@@ -172,7 +211,8 @@ class InfluencePruner(BaseEstimator):
         "constraint": [StrOptions(set(CONSTRAINTS))],
         "surrogate": [StrOptions(set(SURROGATES))],
         "strategy": [StrOptions(set(STRATEGIES))],
-        "output": [StrOptions(set(OUTPUTS))],
+        "relaxed": [StrOptions(set(RELAXED))],
+        "output": [StrOptions({"auto", *OUTPUTS})],
         "aggregate": [StrOptions(set(AGGREGATES))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "stratify": ["boolean"],
@@ -186,8 +226,9 @@ class InfluencePruner(BaseEstimator):
         keep_fraction=0.3,
         constraint="demographic_parity",
         surrogate="relaxed",
+        relaxed="conditional",
         strategy="fairness",
-        output="logit",
+        output="auto",
         aggregate="dataset",
         batch_size=4096,
         stratify=False,
@@ -197,6 +238,7 @@ class InfluencePruner(BaseEstimator):
         self.keep_fraction = keep_fraction
         self.constraint = constraint
         self.surrogate = surrogate
+        self.relaxed = relaxed
         self.strategy = strategy
         self.output = output
         self.aggregate = aggregate
@@ -246,6 +288,7 @@ class InfluencePruner(BaseEstimator):
             if self.stratify and sensitive_features is None:
                 raise ValueError(_MSG_NO_GROUPS.format(strategy=self.strategy))
             self.estimator_ = None
+            self.output_ = self._resolve_output(self.estimator)
             self.scores_ = rng.random_sample(n)
         else:
             if (self.strategy == "fairness" or self.stratify) and sensitive_features is None:
@@ -253,6 +296,7 @@ class InfluencePruner(BaseEstimator):
             self.estimator_ = self._make_estimator().fit(
                 X, y, sensitive_features=sensitive_features, sample_weight=sample_weight
             )
+            self.output_ = self._resolve_output(self.estimator_)
             self.scores_ = self._score(X_checked, y, sensitive_features, rng)
         n_keep = min(n, max(1, int(round(self.keep_fraction * n))))
         # §6.1: fairness removes ascending |S(i)|, accuracy removes descending |score|
@@ -268,6 +312,15 @@ class InfluencePruner(BaseEstimator):
             _warn_if_skewed(self.support_, y, sensitive_features)
         return self
 
+    def _resolve_output(self, estimator) -> str:
+        """``output``, with ``"auto"`` read from the scoring network's ``gap_scale``."""
+        if self.output != "auto":
+            return self.output
+        if estimator is None:  # the default scoring network: FairReg's gap on probabilities
+            return "proba"
+        scale = getattr(estimator, "gap_scale", "proba")
+        return scale if scale in OUTPUTS else "proba"
+
     def _score(self, X, y, sensitive_features, rng) -> np.ndarray:
         if self.strategy == "accuracy":
             return self._loss_gradient_norms(X, y)
@@ -282,7 +335,8 @@ class InfluencePruner(BaseEstimator):
             _safe_indexing(sensitive_features, order),
             constraint=self.constraint,
             surrogate=self.surrogate,
-            output=self.output,
+            relaxed=self.relaxed,
+            output=self.output_,
             aggregate=self.aggregate,
             batch_size=self.batch_size,
         )

@@ -37,15 +37,20 @@ def fitted():
     return net, X, y, A
 
 
-def _surrogate(f, y, group, labels, surrogate):
+def _surrogate(f, y, group, labels, surrogate, relaxed="conditional"):
     """The surrogate φ over the label cells ``labels`` (None: all rows) as a torch scalar.
 
-    Table 1 relaxed, Eq. 27 covariance.
+    Table 1 relaxed (conditional means, or Eq. 15's joint expectations
+    ``J_g = Σ_cell f·1[z=g] / n`` against their mean over the groups), Eq. 27 covariance.
     """
     total = f.sum() * 0
     for label in labels:
         mask = torch.ones_like(f, dtype=bool) if label is None else torch.as_tensor(y == label)
         fc, gc = f[mask], torch.as_tensor(group)[mask]
+        if surrogate == "relaxed" and relaxed == "joint":
+            joint = torch.stack([(fc * (gc == g)).sum() / len(f) for g in gc.unique()])
+            total = total + (joint - joint.mean()).abs().sum()
+            continue
         for g in gc.unique():
             in_g = (gc == g).to(f.dtype)
             if surrogate == "relaxed":
@@ -66,6 +71,70 @@ def test_constraint_gradient_is_n_times_surrogate_gradient(constraint, surrogate
     (expected,) = torch.autograd.grad(_surrogate(f, y, A, labels, surrogate), f)
     got = constraint_gradient(f.detach().numpy(), y, A, constraint=constraint, surrogate=surrogate)
     np.testing.assert_allclose(got, 60 * expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_joint_constraint_gradient_is_n_times_surrogate_gradient(constraint, n_groups):
+    X, y, A = _data(n=60, n_groups=n_groups, seed=n_groups)
+    f = torch.as_tensor(np.random.default_rng(4).normal(size=60), dtype=torch.float64)
+    f.requires_grad_()
+    labels = CONSTRAINT_LABELS[constraint]
+    (expected,) = torch.autograd.grad(_surrogate(f, y, A, labels, "relaxed", "joint"), f)
+    got = constraint_gradient(f.detach().numpy(), y, A, constraint=constraint, relaxed="joint")
+    np.testing.assert_allclose(got, 60 * expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# Unbalanced tiny data: four rows of group 1 with f = 1, one row of group 0 with f = 3.
+_TINY_F = np.array([1.0, 1.0, 1.0, 1.0, 3.0])
+_TINY_Z = np.array([1, 1, 1, 1, 0])
+_TINY_Y = np.array([1, 1, 0, 0, 1])
+
+
+def test_relaxed_conditional_and_joint_by_hand():
+    """Eq. 15–16 and 21 with conditional means and with the joint expectations."""
+    f, z, y = _TINY_F, _TINY_Z, _TINY_Y
+    # DP, conditional: m_1 = 1 < m_0 = 3, so group 0 is favoured; c_i = ±n / n_{z_i}
+    np.testing.assert_allclose(
+        constraint_gradient(f, y, z, relaxed="conditional"), [-5 / 4] * 4 + [5 / 1]
+    )
+    # DP, joint (Eq. 15 as printed): J_1 = 4/5 > J_0 = 3/5, so group 1 is favoured; c_i = α = ±1
+    np.testing.assert_allclose(constraint_gradient(f, y, z, relaxed="joint"), [1, 1, 1, 1, -1])
+    # equal TPR, y = 1 cell {0, 1, 4}: conditional m_1 = 1 < m_0 = 3, c = 5 (-1/2, -1/2, +1/1)
+    eo = dict(constraint="equal_opportunity")
+    np.testing.assert_allclose(
+        constraint_gradient(f, y, z, relaxed="conditional", **eo), [-2.5, -2.5, 0, 0, 5]
+    )
+    # joint (Eq. 21): J_1 = 2/5 < J_0 = 3/5, group 0 favoured; α_{z,y} = ±1 on y = 1, else 0
+    np.testing.assert_allclose(
+        constraint_gradient(f, y, z, relaxed="joint", **eo), [-1, -1, 0, 0, 1]
+    )
+    # equalized odds adds the y = 0 cell {2, 3}, which holds one group only (no gap, c = 0)
+    for relaxed in ("conditional", "joint"):
+        np.testing.assert_allclose(
+            constraint_gradient(f, y, z, constraint="equalized_odds", relaxed=relaxed),
+            constraint_gradient(f, y, z, relaxed=relaxed, **eo),
+        )
+    # the covariance surrogate has no conditional/joint reading
+    np.testing.assert_array_equal(
+        constraint_gradient(f, y, z, surrogate="covariance", relaxed="joint"),
+        constraint_gradient(f, y, z, surrogate="covariance"),
+    )
+
+
+def test_joint_scores_equal_explicit_ntk_sum(fitted):
+    net, X, y, A = fitted
+    f = network_outputs(net.module_, X).numpy()
+    favoured = int(f[A == 1].sum() >= f[A == 0].sum())  # Eq. 14 on joint expectations
+    c = np.where(A == favoured, 1.0, -1.0)  # α of Eq. 16
+    K = ntk_matrix(net.module_, X).double().numpy()
+    expected = c * (K @ c) / len(X)  # Eq. 35
+    got = fairness_influence_scores(net, X, y, A, relaxed="joint", batch_size=17)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    conditional = fairness_influence_scores(net, X, y, A)
+    assert not np.allclose(got, conditional * (got.std() / conditional.std()), rtol=1e-2)
+    pairwise = pairwise_fairness_influence(net, X, y, A, relaxed="joint")
+    np.testing.assert_allclose(pairwise, c[:, None] * K, rtol=1e-4, atol=1e-6 * np.abs(K).max())
 
 
 @pytest.mark.parametrize("surrogate", ["relaxed", "covariance"])
@@ -206,3 +275,7 @@ def test_bad_input(fitted):
         fairness_influence_scores(net, X, y, A, surrogate="mine")
     with pytest.raises(ValueError, match="aggregate must be one of"):
         fairness_influence_scores(net, X, y, A, aggregate="epoch")
+    with pytest.raises(ValueError, match="relaxed must be one of"):
+        fairness_influence_scores(net, X, y, A, relaxed="marginal")
+    with pytest.raises(ValueError, match="relaxed must be one of"):
+        constraint_gradient(np.zeros(3), [0, 1, 1], [0, 1, 0], relaxed="marginal")

@@ -33,11 +33,67 @@ def test_keeps_largest_absolute_fairness_scores(data):
     ).fit(X, y, sensitive_features=A)
     assert pruner.sample_weight_.sum() == 100
     assert set(np.unique(pruner.sample_weight_)) == {0.0, 1.0}
+    assert pruner.output_ == "proba"  # "auto": FairReg's default gap_scale
     np.testing.assert_allclose(
-        pruner.scores_, fairness_influence_scores(pruner.estimator_, X, y, A), rtol=1e-6
+        pruner.scores_,
+        fairness_influence_scores(pruner.estimator_, X, y, A, output="proba"),
+        rtol=1e-6,
     )
     kept = np.abs(pruner.scores_)[pruner.support_]
     assert kept.min() >= np.abs(pruner.scores_)[~pruner.support_].max()
+
+
+@pytest.mark.parametrize(
+    "estimator, output, expected",
+    [
+        (FairRegClassifier(constraint="demographic_parity", **SMALL), "auto", "proba"),
+        (
+            FairRegClassifier(constraint="demographic_parity", gap_scale="logit", **SMALL),
+            "auto",
+            "logit",
+        ),
+        (ERMClassifier(**SMALL), "auto", "proba"),  # no penalty: skfairnn's gaps are on p
+        (FairRegClassifier(constraint="demographic_parity", **SMALL), "logit", "logit"),
+    ],
+)
+def test_output_auto_follows_the_scoring_networks_gap_scale(data, estimator, output, expected):
+    X, y, A = data
+    pruner = InfluencePruner(estimator, output=output).fit(X, y, sensitive_features=A)
+    assert pruner.output_ == expected
+    reference = fairness_influence_scores(pruner.estimator_, X, y, A, output=expected)
+    np.testing.assert_allclose(pruner.scores_, reference, rtol=1e-6)
+    other = fairness_influence_scores(
+        pruner.estimator_, X, y, A, output={"proba": "logit", "logit": "proba"}[expected]
+    )
+    assert not np.allclose(pruner.scores_, other, rtol=1e-3)
+
+
+def test_default_output_is_the_default_scorers_scale(data):
+    X, y, A = data
+    assert InfluencePruner().output == "auto"
+    assert InfluencePruner()._make_estimator().gap_scale == "proba"
+    rand = InfluencePruner(strategy="random", random_state=0).fit(X, y)
+    assert rand.output_ == "proba"
+
+
+def test_relaxed_joint_scores_are_eq15(data):
+    """``relaxed="joint"``: c = ±1 (Eq. 16); on 30 % minority data it keeps other rows."""
+    X, y, A = data
+    scorer = FairRegClassifier(constraint="demographic_parity", **SMALL)
+    joint = InfluencePruner(scorer, relaxed="joint").fit(X, y, sensitive_features=A)
+    conditional = InfluencePruner(scorer).fit(X, y, sensitive_features=A)
+    np.testing.assert_allclose(
+        joint.scores_,
+        fairness_influence_scores(joint.estimator_, X, y, A, relaxed="joint", output="proba"),
+        rtol=1e-6,
+    )
+    assert 0.2 < A.mean() < 0.4 and (joint.support_ != conditional.support_).any()
+    # the conditional reading weighs a minority row n / n_z times: it keeps more of them
+    assert A[conditional.support_].mean() > A[joint.support_].mean()
+    with pytest.raises(ValueError, match="'relaxed' parameter of InfluencePruner"):
+        InfluencePruner(scorer, relaxed="marginal").fit(X, y, sensitive_features=A)
+    with pytest.raises(ValueError, match="'output' parameter of InfluencePruner"):
+        InfluencePruner(scorer, output="probability").fit(X, y, sensitive_features=A)
 
 
 def test_strategies_differ_and_random_is_seeded(data):
