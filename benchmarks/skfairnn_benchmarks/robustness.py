@@ -40,6 +40,7 @@ from skfairnn import (
     FairIFReweighter,
     FairMixupClassifier,
     FairNetClassifier,
+    FairNeuronClassifier,
     FairRegClassifier,
     GCMClassifier,
     InfluencePruner,
@@ -105,6 +106,7 @@ GRID = {
     "runner": (0.3, 1.0, 3.0),
     "adversarial": (0.3, 1.0, 3.0),
     "fair_mixup": (0.15, 0.5, 1.5),
+    "fairneuron": (1e-4, 1e-3, 1e-2),  # theta, the rarity threshold of the biased rows
     "fairif": (None,),
     "reweighting": (None,),
     "prune": (None,),
@@ -162,6 +164,8 @@ def build_estimator(method: str, weight, seed: int, *, quick: bool, device, samp
         if sampling is not None:
             params["sampling"] = sampling
         return _NETWORKS[method](**params)
+    if method == "fairneuron":
+        return FairNeuronClassifier(theta=weight, **common)
     if method == "fairif":
         weighter = FairIFReweighter(ERMClassifier(**common), random_state=seed)
         return ReweightedClassifier(weighter, ERMClassifier(**common))

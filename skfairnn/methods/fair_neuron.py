@@ -25,6 +25,7 @@ __all__ = ["FairNeuronClassifier"]
 DETECTIONS = ("frequency", "group_frequency", "flip")
 DROPOUT_NEURONS = ("path", "layer")
 RETRAINS = ("finetune", "scratch")
+_CHUNK_ENTRIES = 2**22
 
 _MSG_NO_GROUPS = (
     "FairNeuronClassifier(detection='group_frequency') was fitted without "
@@ -181,6 +182,9 @@ class FairNeuronClassifier(FairNetClassifier):
       and not done here: contributions use the sample's own values.
     - With more than two groups, ``"group_frequency"`` counts within each
       group; ``"flip"`` needs a two-valued column.
+    - ``history_`` holds the epochs of the retraining (stage 3) only, so
+      an epoch chosen from it (the benchmark protocol's selection) is a
+      repaired network, never one of the first training.
     - ``partial_fit`` continues training without a new diagnosis.
 
     References
@@ -318,6 +322,8 @@ class FairNeuronClassifier(FairNetClassifier):
             mask = self._diagnose(dataset.tensors, column)
             if self.retrain == "scratch":
                 self.initialize()
+            else:  # history_ holds the retraining's epochs, as after a retraining from scratch
+                self.initialize_history()
             dataset.tensors["dropout_mask"] = mask
             NeuralNet.partial_fit(self, dataset, dataset.y, epochs=epochs)
         return self
@@ -326,7 +332,8 @@ class FairNeuronClassifier(FairNetClassifier):
         """Stage 2: set the diagnosis attributes; return each row's neurons to drop."""
         layers = linear_chain(self.module_)
         X = tensors["X"]
-        size = self.batch_size if self.batch_size != -1 else len(X)
+        # rows per chunk: the (rows, out, in) contribution tensors stay near 2**22 entries
+        size = max(1, _CHUNK_ENTRIES // max(a.out_features * a.in_features for a in layers[1:]))
         signatures, masks, changed = [], [], []
         if column is not None:
             low, high = torch.unique(X[:, column])

@@ -235,6 +235,8 @@ def test_scratch_retrains_a_new_network(data):
     erm = ERMClassifier(**KW).fit(X, y)
     assert not np.allclose(clf.module_.net[0].weight.detach(), erm.module_.net[0].weight.detach())
     assert len(clf.history_) == 3  # the retraining's epochs only
+    tuned = FairNeuronClassifier(retrain_epochs=2, **KW).fit(X, y)
+    assert len(tuned.history_) == 2
 
 
 def test_gap_on_a_biased_set_is_that_of_erm(data):
