@@ -44,6 +44,7 @@ __all__ = [
     "activation_paths",
     "path_signatures",
     "rare_path_mask",
+    "rows_per_chunk",
 ]
 
 #: which value of the source neuron a synapse's contribution multiplies
@@ -109,6 +110,11 @@ def linear_chain(module: nn.Module) -> list[nn.Linear]:
     return layers
 
 
+def rows_per_chunk(layers: Sequence[nn.Linear], entries: int = 2**23) -> int:
+    """Rows per :func:`activation_paths` call keeping ``(rows, out, in)`` near ``entries``."""
+    return max(1, entries // max(layer.out_features * layer.in_features for layer in layers[1:]))
+
+
 def _layer_values(module: nn.Module, layers: Sequence[nn.Linear], X: torch.Tensor):
     """Inputs and outputs of every layer in one evaluation-mode forward pass of ``X``."""
     inputs: dict[int, torch.Tensor] = {}
@@ -172,14 +178,16 @@ def activation_paths(
     for layer in range(n_layers - 1, 0, -1):
         source = outputs[layer - 1] if contribution == "pre" else inputs[layer]
         weight = layers[layer].weight.detach()
-        contrib = weight.unsqueeze(0) * source.unsqueeze(1)  # (n, out, in)
-        ordered, order = torch.sort(contrib, dim=2, descending=True)
-        reached = ordered.cumsum(dim=2) >= gamma * outputs[layer].reshape(len(X), -1, 1)
-        n_in = contrib.shape[2]
-        last = torch.where(reached.any(dim=2), reached.int().argmax(dim=2), n_in - 1)
-        kept_sorted = torch.arange(n_in, device=X.device).view(1, 1, -1) <= last.unsqueeze(2)
-        kept = torch.zeros_like(kept_sorted).scatter(2, order, kept_sorted)
-        kept &= active.unsqueeze(2)
+        rows, targets = torch.nonzero(active, as_tuple=True)  # only the path's neurons
+        contrib = weight[targets] * source[rows]  # (pairs, in)
+        ordered, order = torch.sort(contrib, dim=1, descending=True)
+        value = outputs[layer].reshape(len(X), -1)[rows, targets]
+        reached = ordered.cumsum(dim=1) >= gamma * value.unsqueeze(1)
+        n_in = contrib.shape[1]
+        last = torch.where(reached.any(dim=1), reached.int().argmax(dim=1), n_in - 1)
+        kept_sorted = torch.arange(n_in, device=X.device).unsqueeze(0) <= last.unsqueeze(1)
+        kept = torch.zeros((len(X), weight.shape[0], n_in), dtype=torch.bool, device=X.device)
+        kept[rows, targets] = torch.zeros_like(kept_sorted).scatter(1, order, kept_sorted)
         synapses[layer - 1] = kept
         active = kept.any(dim=1)
         neurons[layer - 1] = active

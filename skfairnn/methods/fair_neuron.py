@@ -15,7 +15,14 @@ from skorch.dataset import unpack_data
 from torch import nn
 
 from .._base import FairNetClassifier, _seeded
-from .._paths import CONTRIBUTIONS, activation_paths, linear_chain, path_signatures, rare_path_mask
+from .._paths import (
+    CONTRIBUTIONS,
+    activation_paths,
+    linear_chain,
+    path_signatures,
+    rare_path_mask,
+    rows_per_chunk,
+)
 from ..exceptions import FairnessWarning
 from ..modules import MLP
 from ..utils._sklearn import Interval, StrOptions
@@ -25,7 +32,6 @@ __all__ = ["FairNeuronClassifier"]
 DETECTIONS = ("frequency", "group_frequency", "flip")
 DROPOUT_NEURONS = ("path", "layer")
 RETRAINS = ("finetune", "scratch")
-_CHUNK_ENTRIES = 2**22
 
 _MSG_NO_GROUPS = (
     "FairNeuronClassifier(detection='group_frequency') was fitted without "
@@ -332,8 +338,7 @@ class FairNeuronClassifier(FairNetClassifier):
         """Stage 2: set the diagnosis attributes; return each row's neurons to drop."""
         layers = linear_chain(self.module_)
         X = tensors["X"]
-        # rows per chunk: the (rows, out, in) contribution tensors stay near 2**22 entries
-        size = max(1, _CHUNK_ENTRIES // max(a.out_features * a.in_features for a in layers[1:]))
+        size = rows_per_chunk(layers)
         signatures, masks, changed = [], [], []
         if column is not None:
             low, high = torch.unique(X[:, column])
