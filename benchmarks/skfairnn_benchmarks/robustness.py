@@ -43,6 +43,7 @@ from skfairnn import (
     FairIFReweighter,
     FairMixupClassifier,
     FairNetClassifier,
+    FairNeuronClassifier,
     FairRegClassifier,
     FairSMOTEClassifier,
     GCMClassifier,
@@ -113,6 +114,7 @@ GRID = {
     # ARL has no λ: the grid scales the adversarial part of its example weights,
     # 1 + η·n·f/Σf (η = 1 is the paper's ARL; 0 would be ERM)
     "arl": (0.3, 1.0, 3.0),
+    "fairneuron": (1e-4, 1e-3, 1e-2),  # theta, the rarity threshold of the biased rows
     "fairif": (None,),
     "reweighting": (None,),
     "prune": (None,),
@@ -184,6 +186,8 @@ def build_estimator(method: str, weight, seed: int, *, quick: bool, device, samp
         return _NETWORKS[method](**params)
     if method == "arl":  # no constraint: ARL never reads the groups
         return ARLClassifier(fairness_weight=weight, **common)
+    if method == "fairneuron":
+        return FairNeuronClassifier(theta=weight, **common)
     if method == "fairif":
         weighter = FairIFReweighter(ERMClassifier(**common), random_state=seed)
         return ReweightedClassifier(weighter, ERMClassifier(**common))

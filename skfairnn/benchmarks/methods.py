@@ -31,6 +31,7 @@ from ..methods import (
     ERMClassifier,
     FairerClassifier,
     FairMixupClassifier,
+    FairNeuronClassifier,
     FairRegClassifier,
     FairSMOTEClassifier,
     GCMClassifier,
@@ -189,6 +190,19 @@ register_method(
         RunnerClassifier, constraint, random_state, quick,
         fairness_weight=2.0 if constraint == "demographic_parity" else 1.0, top_k=0.1,
         importance="elementwise", output_gap=None,
+    ),
+)  # fmt: skip
+
+
+# FairNeuron: the authors' theta 1e-3 and gamma 0.9 (FN/utils/path_analysis.py) and dropout 0.1,
+# on the path neurons of the biased rows; retraining as long as the first training (the code
+# trains both for 50 epochs). Plain random batches, as the code; no constraint (it has none).
+register_method(
+    "fairneuron",
+    lambda constraint, random_state, quick: FairNeuronClassifier(
+        gamma=0.9, theta=1e-3, dropout=0.1, detection="frequency", dropout_neurons="path",
+        contribution="pre", retrain="finetune", retrain_epochs=None, sampling="random",
+        **paper_training(constraint, random_state, quick),
     ),
 )  # fmt: skip
 
