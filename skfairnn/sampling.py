@@ -313,7 +313,8 @@ def label_prior(sampling: str, *, groups, y, sample_weight=None) -> float:
         codes, inverse, counts = np.unique(strata[present], return_inverse=True, return_counts=True)
         shares = np.full(len(codes), 1.0 / len(codes))
         if sampling == "dp_resampled":
-            shares = independence_shares(np.asarray(groups)[present], y[present].astype(np.int64))[1]
+            kept_groups, kept_y = np.asarray(groups)[present], y[present].astype(np.int64)
+            shares = independence_shares(kept_groups, kept_y)[1]
         draw = np.zeros_like(y)
         draw[present] = shares[inverse] / counts[inverse]
     mass = draw * weight
