@@ -171,7 +171,7 @@ class GCMClassifier(FairPenaltyClassifier):
         :math:`g^2` at :math:`|g^0|/|g^1| = (c^1/c^0)^{T/2}`, so squared
         magnitudes at ``temperature=2`` aim at the balance of :math:`|g|` at
         ``temperature=1`` (they agree at :math:`T = 0` only, and the
-        penalties' scales differ by a factor :math:`\approx 2|g|`).
+        penalties' scales differ by a factor of the order of :math:`|g|`).
         Default: the code's, because it produced the paper's published Adult
         numbers and the λ grids quoted above refer to it.
     gradient : {"mean", "sum"}, default="mean"
@@ -188,16 +188,18 @@ class GCMClassifier(FairPenaltyClassifier):
         (on its cell-balanced batches the two coincide).
     dp_cells : {"groups", "label_cells"}, default="groups"
         The cells of ``constraint="demographic_parity"`` (ignored for the
-        other constraints). ``"groups"``: whole groups, with confidence
-        :math:`c^a = \bar y^a` (a group scored higher is privileged), and
-        the group-balanced batches of the papers' DP loop (Fair Mixup,
-        FAIRER). ``"label_cells"``: GCM §4.3 ("Experiments on Other Fairness
+        other constraints). ``"groups"``: Eq. 13 on whole groups, with
+        confidence :math:`c^a = \bar y^a` (a group scored higher is
+        privileged), on the group-balanced batches of Fair Mixup's and
+        FAIRER's DP loop; this is skfairnn's extension, not the paper's DP
+        setup. ``"label_cells"``: GCM §4.3 ("Experiments on Other Fairness
         Metrics"): the batch is drawn by DP resampling (Kamiran–Calders
         uniform sampling, ``sampling="dp_resampled"``: every (group, label)
         cell sized :math:`n_a n_y / n`, so the label is independent of the
         group), and :math:`\bar g^{0,y}` is matched with
         :math:`\bar g^{1,y}` for each label as in Eq. 13, with Eq. 12's
-        confidence. ``sampling="auto"`` then means ``"dp_resampled"``.
+        confidence (§4.3 does not name the weights; this is the EO reading).
+        ``sampling="auto"`` then means ``"dp_resampled"``.
         Default: ``"groups"``, the behaviour before this option existed.
     penalized_params : str or list of str, default="skip_first_weight"
         One of "skip_first_weight", "all", "weights", "biases", or a list of
