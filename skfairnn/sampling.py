@@ -16,8 +16,11 @@ group ``a``, ``n_y`` with label ``y``, ``n`` in all). Each group keeps its
 share :math:`n_a / n` of the batch, and within every group the labels follow
 the overall distribution :math:`n_y / n`: the label-group association that
 makes demographic parity conflict with accuracy is removed from the data the
-network sees. A cell's quota per batch is its share of ``batch_size``
-rounded to whole rows by largest remainders, at least one row.
+network sees. Kamiran and Calders resample the data set once; here every
+batch is drawn with the resampled composition (a random batch of the
+resampled data has it in expectation): a cell's quota per batch is its share
+of ``batch_size`` rounded to whole rows by largest remainders, at least one
+row.
 
 Each stratum's rows are drawn without replacement within a batch, and with
 replacement when a stratum has fewer rows than its quota (as the GCM code
