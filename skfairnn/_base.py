@@ -141,8 +141,11 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         size from the data: ``input_dim`` (number of features) or
         ``in_channels`` (``X.shape[1]`` for images) if its constructor takes
         it. Configure with ``module__hidden_sizes=(64,)`` etc.
-    sampling : {"random", "group_balanced", "cell_balanced", "auto"}, default="random"
-        How training batches are drawn (:mod:`skfairnn.sampling`); ``"auto"``
+    sampling : {"random", "group_balanced", "cell_balanced", "dp_resampled", "auto"}, \
+            default="random"
+        How training batches are drawn (:mod:`skfairnn.sampling`;
+        ``"dp_resampled"``: cells sized as if the label were independent of
+        the group, Kamiran–Calders resampling); ``"auto"``
         is the papers' loop for the method's ``constraint`` (group-balanced
         for demographic parity, cell-balanced for equalized odds and equal
         opportunity, random without a constraint).

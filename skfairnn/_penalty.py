@@ -90,7 +90,7 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         if self._forward_records is None or not getattr(self, self._forward_records_when):
             return super().training_forward(batch)
         if self._forward_records == "cells":
-            return forward_by_cell(self.network_logits, batch, self.constraint)
+            return forward_by_cell(self.network_logits, batch, self._cell_layout())
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
@@ -101,7 +101,15 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         """
         if forward is not None and forward.cells is not None:
             return forward.cells
-        return forward_by_cell(self.network_logits, batch, self.constraint).cells
+        return forward_by_cell(self.network_logits, batch, self._cell_layout()).cells
+
+    def _cell_layout(self) -> str:
+        """The constraint whose cells the per-cell forward separates: ``constraint``.
+
+        A method whose variant compares other cells than its constraint names
+        (GCM's demographic parity on (group, label) cells) overrides it.
+        """
+        return self.constraint
 
     def fairness_penalty(self, batch: FairBatch, forward: TrainingForward):
         """``fairness_weight * fairness_loss(batch, forward)``; ``None`` when the weight is 0."""

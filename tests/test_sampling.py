@@ -5,7 +5,12 @@ import torch
 from skorch.callbacks import Callback
 
 from skfairnn import ERMClassifier
-from skfairnn.sampling import make_batch_sampler
+from skfairnn.sampling import (
+    independence_shares,
+    label_prior,
+    make_batch_sampler,
+    stratum_quotas,
+)
 
 
 def _sampler(sampling, groups, y, batch_size=40, seed=0, n_batches=None, sample_weight=None):
@@ -67,7 +72,7 @@ def _pruned_weights(groups, y):
     return weight
 
 
-@pytest.mark.parametrize("sampling", ["random", "group_balanced", "cell_balanced"])
+@pytest.mark.parametrize("sampling", ["random", "group_balanced", "cell_balanced", "dp_resampled"])
 def test_zero_weight_rows_are_never_drawn(sampling):
     groups, y = np.repeat([0, 1], 50), np.tile([0, 1], 50)
     weight = _pruned_weights(groups, y)
@@ -115,3 +120,53 @@ def test_fit_trains_on_rows_of_positive_weight_only(sampling):
 def test_unknown_sampling():
     with pytest.raises(ValueError, match="sampling must be one of"):
         _sampler("stratified", np.zeros(3), np.zeros(3))
+
+
+def _dependent_cells():
+    """Group 0: 45 positives, 15 negatives; group 1: 10 positives, 30 negatives."""
+    groups = np.repeat([0, 1], [60, 40])
+    y = np.concatenate([np.repeat([1, 0], [45, 15]), np.repeat([1, 0], [10, 30])])
+    return groups, y
+
+
+def test_dp_resampled_cells_follow_independence():
+    # n_a n_y / n^2 with n_0 = 60, n_1 = 40, n_y=0 = 45, n_y=1 = 55 (Kamiran-Calders sizes)
+    groups, y = _dependent_cells()
+    codes, shares = independence_shares(groups, y)
+    assert codes.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(shares, [0.27, 0.33, 0.18, 0.22])
+    for batch in _sampler("dp_resampled", groups, y, batch_size=100, n_batches=3):
+        cells = groups[batch.numpy()] * 2 + y[batch.numpy()]
+        assert np.bincount(cells, minlength=4).tolist() == [27, 33, 18, 22]
+    # within each group the labels now follow the overall 55 / 45
+    batch = next(iter(_sampler("dp_resampled", groups, y, batch_size=100)))
+    for a in (0, 1):
+        assert y[batch.numpy()][groups[batch.numpy()] == a].mean() == pytest.approx(0.55)
+
+
+def test_dp_resampled_rounds_by_largest_remainder():
+    groups, y = _dependent_cells()
+    # 10 rows: exact 2.7, 3.3, 1.8, 2.2; floors 2, 3, 1, 2; the two largest remainders get one
+    batch = next(iter(_sampler("dp_resampled", groups, y, batch_size=10)))
+    cells = groups[batch.numpy()] * 2 + y[batch.numpy()]
+    assert np.bincount(cells, minlength=4).tolist() == [3, 3, 2, 2]
+    assert stratum_quotas([0.98, 0.01, 0.01], 10) == [10, 1, 1]  # no cell drops out
+
+
+def test_dp_resampled_skips_empty_cells_and_keeps_the_label_prior():
+    groups, y = _dependent_cells()
+    y = np.where(groups == 1, 0, y)  # cell (1, 1) empty: n_1 = 40, n_y=1 = 45, n_y=0 = 55
+    codes, shares = independence_shares(groups, y)
+    assert codes.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(shares, np.array([60 * 55, 60 * 45, 40 * 55]) / 8200)
+    # the resampled distribution has the data's prior (sum_a n_a n_1 / n^2 = n_1 / n) ...
+    groups, y = _dependent_cells()
+    assert label_prior("dp_resampled", groups=groups, y=y) == pytest.approx(0.55)
+    # ... among the rows of positive weight: pruned rows leave 30 + 8 of 80 positives
+    weight = np.ones(len(y))
+    weight[np.flatnonzero(y == 1)[::4]] = 0.0
+    weight[np.flatnonzero(y == 0)[:5]] = 0.0
+    kept = weight > 0
+    assert label_prior("dp_resampled", groups=groups, y=y, sample_weight=weight) == (
+        pytest.approx(y[kept].mean())
+    )

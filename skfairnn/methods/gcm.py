@@ -8,15 +8,26 @@ from numbers import Real
 import torch
 
 from .._cell_gradients import cell_gradients, cell_losses, mean_cell_scores
+from .._forward import CellForward
 from .._penalty import FairPenaltyClassifier
 from ..cells import cell_group_label, cell_pairs
 from ..modules import MLP
+from ..sampling import resolve_sampling
 from ..utils._sklearn import Interval, StrOptions
 
-__all__ = ["GCMClassifier", "gradient_matching_penalty", "confidence_weights"]
+__all__ = [
+    "GCMClassifier",
+    "gradient_matching_penalty",
+    "confidence_weights",
+    "contribution_scales",
+]
 
 PARAMETER_SELECTIONS = ("skip_first_weight", "all", "weights", "biases")
 MAGNITUDES = {"squared": torch.square, "abs": torch.abs}
+#: ``gradient`` options: the cell's mean-loss gradient, or Eq. 6's |Z|-scaled one
+GRADIENTS = ("mean", "sum")
+#: ``dp_cells`` options: whole groups, or (group, label) cells after DP resampling (§4.3)
+DP_CELLS = ("groups", "label_cells")
 
 _MSG_UNKNOWN_PARAMS = (
     "penalized_params names parameters that {module} does not have: {missing}. "
@@ -41,6 +52,41 @@ def confidence_weights(
     )
     confidence = mean_scores * label + (1 - mean_scores) * (1 - label)
     return confidence.pow(temperature)
+
+
+def contribution_scales(cells: CellForward, weight: torch.Tensor) -> torch.Tensor:
+    r"""Factor :math:`|Z_{ay}| / \bar n` that turns a cell's mean gradient into Eq. 6's.
+
+    Eq. 6 writes the contribution of cell :math:`(a,y)` as
+    :math:`g = |Z_{ay}|\,\bar g` (its summed-loss gradient). Here it is
+    divided by :math:`\bar n = |Z| / K`, the mean size of the batch's
+    :math:`K` present cells (sizes are sums of sample weights):
+
+    .. math::
+
+        s^{a,y} = \frac{K\,|Z_{ay}|}{|Z|}, \qquad g^{a,y} = s^{a,y}\,\bar g^{a,y}
+
+    The common factor :math:`1/\bar n` leaves Eq. 6's ratio
+    :math:`|Z_{0y}||\bar g^{0,y}| / |Z_{1y}||\bar g^{1,y}|` unchanged and makes
+    the penalty's scale independent of ``batch_size``: on a batch whose
+    present cells are equally large (cell-balanced batches, or
+    group-balanced ones with demographic-parity cells) every
+    :math:`s = 1` and the penalty equals the mean-gradient one, so one
+    ``fairness_weight`` grid serves both ``gradient`` options.
+
+    Parameters
+    ----------
+    cells : CellForward
+        The present cells of the batch.
+    weight : Tensor of shape (n,)
+        Sample weights of the batch's rows.
+
+    Returns
+    -------
+    Tensor of shape (n_cells,)
+    """
+    sizes = torch.stack([weight[rows].sum() for rows in cells.index])
+    return len(cells.index) * sizes / sizes.sum()
 
 
 def gradient_matching_penalty(
@@ -82,7 +128,8 @@ class GCMClassifier(FairPenaltyClassifier):
     (group, label) cells of a batch induce on every parameter, reweighed by a
     confidence score so that the currently unprivileged cell is allowed to
     contribute more. Per batch, with :math:`g_w^{a,y}` the gradient of cell
-    :math:`(a,y)`'s mean loss w.r.t. parameter element :math:`w` (Eq. 7),
+    :math:`(a,y)`'s mean loss w.r.t. parameter element :math:`w` (Eq. 7; Eq.
+    6's size-scaled form with ``gradient="sum"``),
 
     .. math::
 
@@ -114,16 +161,46 @@ class GCMClassifier(FairPenaltyClassifier):
         One of "equalized_odds", "equal_opportunity", "demographic_parity".
         ``"equalized_odds"``: cells are (group, label) pairs, compared within
         each label (Eq. 13). ``"equal_opportunity"``: only the label-1 cells.
-        ``"demographic_parity"``: cells are whole groups, with confidence
-        :math:`c^a = \bar y^a` (a group scored higher is privileged); the
-        paper's "Experiments on Other Fairness Metrics" matches gradients
-        after DP resampling, use ``sampling="group_balanced"`` for it.
+        ``"demographic_parity"``: see ``dp_cells``.
     magnitude : {"squared", "abs"}, default="squared"
         :math:`m(g)`: ``"abs"`` is the paper's :math:`|g|` (Eq. 10, 13);
-        ``"squared"`` is the authors' code (:math:`g^2`; the code comment
-        calls it an equivalent, cheaper form). Default: the code's, because it
-        produced the paper's published Adult numbers and the λ grids quoted
-        above refer to it.
+        ``"squared"`` is the authors' code (:math:`g^2`). The code comment
+        calls the two equivalent; they are not once :math:`T > 0`. The
+        penalty of a pair vanishes where :math:`W^0 m(g^0) = W^1 m(g^1)`:
+        with :math:`|g|` at :math:`|g^0|/|g^1| = (c^1/c^0)^T`, with
+        :math:`g^2` at :math:`|g^0|/|g^1| = (c^1/c^0)^{T/2}`, so squared
+        magnitudes at ``temperature=2`` aim at the balance of :math:`|g|` at
+        ``temperature=1`` (they agree at :math:`T = 0` only, and the
+        penalties' scales differ by a factor of the order of :math:`|g|`).
+        Default: the code's, because it produced the paper's published Adult
+        numbers and the λ grids quoted above refer to it.
+    gradient : {"mean", "sum"}, default="mean"
+        Which gradient :math:`g` of a cell enters the matching.
+        ``"mean"``: :math:`\bar g^{a,y}`, the gradient of the cell's mean
+        loss (Eq. 7 "average gradient", and the authors' code). ``"sum"``:
+        Eq. 6's contribution :math:`g^{a,y} = |Z_{ay}|\,\bar g^{a,y}`, so a
+        cell that is more numerous in the batch contributes more (the
+        mechanism of §3.1, Table 1), rescaled by the batch's mean cell size
+        :math:`\bar n = |Z|/K` (:func:`contribution_scales`): on
+        cell-balanced batches both options give the same penalty, on random
+        batches ``"sum"`` sees the cells' sizes and ``"mean"`` does not.
+        Default: the code's, with which the paper's numbers were produced
+        (on its cell-balanced batches the two coincide).
+    dp_cells : {"groups", "label_cells"}, default="groups"
+        The cells of ``constraint="demographic_parity"`` (ignored for the
+        other constraints). ``"groups"``: Eq. 13 on whole groups, with
+        confidence :math:`c^a = \bar y^a` (a group scored higher is
+        privileged), on the group-balanced batches of Fair Mixup's and
+        FAIRER's DP loop; this is skfairnn's extension, not the paper's DP
+        setup. ``"label_cells"``: GCM §4.3 ("Experiments on Other Fairness
+        Metrics"): the batch is drawn by DP resampling (Kamiran–Calders
+        uniform sampling, ``sampling="dp_resampled"``: every (group, label)
+        cell sized :math:`n_a n_y / n`, so the label is independent of the
+        group), and :math:`\bar g^{0,y}` is matched with
+        :math:`\bar g^{1,y}` for each label as in Eq. 13, with Eq. 12's
+        confidence (§4.3 does not name the weights; this is the EO reading).
+        ``sampling="auto"`` then means ``"dp_resampled"``.
+        Default: ``"groups"``, the behaviour before this option existed.
     penalized_params : str or list of str, default="skip_first_weight"
         One of "skip_first_weight", "all", "weights", "biases", or a list of
         parameter names. Which parameter tensors enter the sum over :math:`w`.
@@ -135,8 +212,11 @@ class GCMClassifier(FairPenaltyClassifier):
         e.g. ``["net.0.bias"]`` for the "bias_0" row of Table 2).
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
-        group for demographic parity, per (group, label) cell for equalized
-        odds and equal opportunity (the paper's Adult loop). Without it the rare label can
+        (group, label) cell for equalized odds and equal opportunity (the
+        paper's Adult loop); for demographic parity equal draws per group
+        (Fair Mixup's and FAIRER's DP loop; GCM's own DP loop is
+        ``"dp_resampled"``, which ``"auto"`` picks with
+        ``dp_cells="label_cells"``). Without it the rare label can
         vanish from batches and the penalty collapses the network (see the
         robustness study in the README); ``prior_correction`` then moves the
         decision back to the data's prior.
@@ -165,8 +245,20 @@ class GCMClassifier(FairPenaltyClassifier):
       the magnitude variance", and the authors' code takes
       :math:`|W^0 m^0 - W^1 m^1|` per element. Both magnitudes use that outer
       absolute value here.
-    * :math:`g` is the gradient of each cell's *mean* loss (Eq. 7 "average
-      gradient"); with sample weights the mean is weighted.
+    * :math:`g` is, by default, the gradient of each cell's *mean* loss
+      (Eq. 7 "average gradient", the authors' code); with sample weights the
+      mean is weighted. Eq. 6 defines the contribution as
+      :math:`|Z_{ay}|\,\bar g` instead; ``gradient="sum"`` uses it. With
+      ``"sum"`` and magnitude :math:`m`, the penalty is
+      :math:`\sum |W^0 m(s^0 \bar g^0) - W^1 m(s^1 \bar g^1)|` with
+      :math:`s = K|Z_{ay}|/|Z|`, i.e. :math:`\bar n^{-1}` (``"abs"``) or
+      :math:`\bar n^{-2}` (``"squared"``) times the penalty on Eq. 6's
+      :math:`g`; that constant is what keeps λ on the scale of ``"mean"``.
+    * §4.3's DP variant matches the *mean* gradients
+      :math:`\bar g^{a,y}` of the resampled cells (the paper writes the
+      bar); after DP resampling the cells of one label differ in size by
+      the group sizes :math:`n_0/n_1`, which ``gradient="sum"`` would weigh
+      in.
     * More than two groups: for each label, every pair of present groups is
       compared and the pair terms are averaged, so two groups give exactly
       Eq. 13. A cell missing from a batch, or whose rows all have weight 0
@@ -197,6 +289,8 @@ class GCMClassifier(FairPenaltyClassifier):
         **FairPenaltyClassifier._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="left")],
         "magnitude": [StrOptions(set(MAGNITUDES))],
+        "gradient": [StrOptions(set(GRADIENTS))],
+        "dp_cells": [StrOptions(set(DP_CELLS))],
         "penalized_params": [StrOptions(set(PARAMETER_SELECTIONS)), list, tuple],
     }
 
@@ -208,6 +302,8 @@ class GCMClassifier(FairPenaltyClassifier):
         temperature=2.0,
         constraint="equalized_odds",
         magnitude="squared",
+        gradient="mean",
+        dp_cells="groups",
         penalized_params="skip_first_weight",
         sampling="auto",
         **kwargs,
@@ -216,7 +312,21 @@ class GCMClassifier(FairPenaltyClassifier):
                          sampling=sampling, **kwargs)  # fmt: skip
         self.temperature = temperature
         self.magnitude = magnitude
+        self.gradient = gradient
+        self.dp_cells = dp_cells
         self.penalized_params = penalized_params
+
+    def _cell_layout(self) -> str:
+        """Cells of the penalty: (group, label) cells for §4.3's DP variant."""
+        if self.constraint == "demographic_parity" and self.dp_cells == "label_cells":
+            return "equalized_odds"
+        return self.constraint
+
+    def _sampler_name(self) -> str:
+        """``"auto"``: DP resampling for §4.3's DP variant, else the papers' loop."""
+        if self.sampling == "auto" and self._cell_layout() != self.constraint:
+            return "dp_resampled"
+        return resolve_sampling(self.sampling, self.constraint)
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``penalized_params`` against it."""
@@ -259,13 +369,15 @@ class GCMClassifier(FairPenaltyClassifier):
         losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
         if not losses:  # no cell of the batch has positive weight
             return params[0].sum() * 0.0
+        if self.gradient == "sum":  # Eq. 6: g = |Z_ay| * mean gradient, per mean cell size
+            scales = contribution_scales(cells, batch.sample_weight).to(losses[0].dtype)
+            losses = [scale * loss for scale, loss in zip(scales, losses)]
+        layout = self._cell_layout()
         norm = MAGNITUDES[self.magnitude]
         magnitudes = [
             torch.cat([norm(g).reshape(-1) for g in grads])
             for grads in cell_gradients(losses, params)
         ]
         means = mean_cell_scores(cells, batch.sample_weight)
-        weights = confidence_weights(means, cells.codes, self.constraint, self.temperature)
-        return gradient_matching_penalty(
-            magnitudes, weights, cell_pairs(cells.codes, self.constraint)
-        )
+        weights = confidence_weights(means, cells.codes, layout, self.temperature)
+        return gradient_matching_penalty(magnitudes, weights, cell_pairs(cells.codes, layout))

@@ -231,6 +231,10 @@ def test_more_than_two_groups_average_all_pairs():
         ({"penalized_params": "some"}, "penalized_params"),
         ({"penalized_params": ["net.9.weight"]}, "penalized_params"),
         ({"fairness_weight": -0.1}, "fairness_weight"),
+        ({"gradient": "total"}, "gradient"),
+        ({"gradient": None}, "gradient"),
+        ({"dp_cells": "cells"}, "dp_cells"),
+        ({"sampling": "dp_resample"}, "sampling"),
     ],
 )
 def test_bad_parameters_name_the_argument(params, match, biased_data):
@@ -255,3 +259,193 @@ def test_reduces_equalized_odds_gap_of_its_sampling_baseline(biased_data):
     gcm.fit(X, y, sensitive_features=group)
     assert _eo_gap(gcm, X, y, group) < 0.85 * _eo_gap(oversample, X, y, group)
     assert (gcm.predict(X) == y).mean() > 0.7
+
+
+# ---------------------------------------------------------------- gradient="sum" (Eq. 6)
+def _balanced_cells(per_cell=6, d=3, seed=0):
+    """Every (group, label) cell with ``per_cell`` rows, rows shuffled."""
+    rng = np.random.default_rng(seed)
+    n = 4 * per_cell
+    group = np.repeat([0, 1], n // 2)
+    y = np.tile([0, 1], n // 2)
+    order = rng.permutation(n)
+    return rng.normal(size=(n, d)), y[order], group[order]
+
+
+def _torch_sum_penalty(net, X, y, group, weight, *, magnitude, temperature, constraint):
+    """Eq. 6 + 12–13 with plain autograd: g = (K / |Z|) * grad of the cell's summed loss."""
+    Xt, yt, wt = (torch.as_tensor(v, dtype=torch.float64) for v in (X, y, weight))
+    params = list(net.module_.parameters())
+    keys = [(a, lab) for a in (0, 1) for lab in (0, 1)]
+    if constraint == "demographic_parity":
+        keys = [(a, None) for a in (0, 1)]
+    rows = {k: np.flatnonzero((group == k[0]) & ((k[1] is None) | (y == k[1]))) for k in keys}
+    rows = {k: r for k, r in rows.items() if weight[r].sum() > 0}
+    total_weight, n_cells = weight.sum(), len(rows)
+    reweighed = {}
+    for (a, lab), r in rows.items():
+        logits = net.module_(Xt[r]).reshape(-1)
+        summed = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, yt[r], weight=wt[r], reduction="sum"
+        )
+        g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(summed, params)])
+        g = g * n_cells / total_weight
+        m = g.square() if magnitude == "squared" else g.abs()
+        score = float((torch.sigmoid(logits.detach()) * wt[r]).sum() / wt[r].sum())
+        c = score if lab is None or lab == 1 else 1 - score
+        reweighed[(a, lab)] = c**temperature * m
+    total = 0.0
+    for lab in {k[1] for k in reweighed}:
+        pair = [reweighed[k] for k in sorted(reweighed) if k[1] == lab]
+        if len(pair) == 2:
+            total += (pair[0] - pair[1]).abs().sum().item()
+    return total
+
+
+@pytest.mark.parametrize("magnitude", ["squared", "abs"])
+@pytest.mark.parametrize("constraint", ["equalized_odds", "demographic_parity"])
+def test_sum_equals_mean_on_cell_balanced_batches(magnitude, constraint):
+    # every cell holds |Z| / K rows: s = K |Z_ay| / |Z| = 1, the same penalty at the same lambda
+    X, y, group = _balanced_cells()
+    batch = make_batch(X, y, group, 2)
+    net, values = _net(magnitude=magnitude, constraint=constraint), {}
+    for gradient in ("mean", "sum"):
+        net.set_params(gradient=gradient)  # same initial weights for both
+        values[gradient] = net.fairness_loss(batch, net.training_forward(batch)).item()
+    assert values["mean"] > 0
+    np.testing.assert_allclose(values["sum"], values["mean"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "magnitude, temperature, constraint",
+    [("squared", 2.0, "equalized_odds"), ("abs", 0.0, "equalized_odds"),
+     ("squared", 1.0, "demographic_parity")],
+)  # fmt: skip
+def test_sum_matches_eq6_by_autograd(magnitude, temperature, constraint):
+    X, y, group = cell_data(n=30, seed=3)  # unequal cells
+    weight = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    net = _net(
+        gradient="sum",
+        magnitude=magnitude,
+        temperature=temperature,
+        constraint=constraint,
+        penalized_params="all",
+    )
+    batch = make_batch(X, y, group, 2, weight)
+    got = net.fairness_loss(batch, net.training_forward(batch)).item()
+    expected = _torch_sum_penalty(
+        net, X, y, group, weight, magnitude=magnitude, temperature=temperature,
+        constraint=constraint,
+    )  # fmt: skip
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_sum_sees_cell_sizes_and_mean_does_not():
+    # doubling cell (1, 1) leaves its mean gradient and mean score unchanged: "mean" is
+    # blind to it (the §3.1 mechanism), "sum" weighs the larger cell in
+    X, y, group = _balanced_cells(seed=4)
+    twice = np.concatenate([np.arange(len(y)), np.flatnonzero((group == 1) & (y == 1))])
+    once, doubled = make_batch(X, y, group, 2), make_batch(X[twice], y[twice], group[twice], 2)
+    net, values = _net(penalized_params="all"), {}
+    for gradient in ("mean", "sum"):
+        net.set_params(gradient=gradient)
+        values[gradient] = [
+            net.fairness_loss(b, net.training_forward(b)).item() for b in (once, doubled)
+        ]
+    np.testing.assert_allclose(values["mean"][1], values["mean"][0], rtol=1e-12)
+    assert abs(values["sum"][1] - values["sum"][0]) > 0.05 * values["sum"][0]
+
+
+def test_contribution_scales_by_hand():
+    cells = gcm_module.CellForward(
+        codes=[0, 1, 3], index=[torch.tensor([0, 1]), torch.tensor([2]), torch.tensor([3, 4, 5])],
+        logits=[None] * 3, n_groups=2,
+    )  # fmt: skip
+    weight = torch.tensor([1.0, 1.0, 2.0, 0.5, 0.5, 1.0])
+    # sizes 2, 2, 2 of total 6 over K = 3 cells; then 1, 2, 2 of total 5 (first row weight 0)
+    np.testing.assert_allclose(gcm_module.contribution_scales(cells, weight), [1.0, 1.0, 1.0])
+    weight[0] = 0.0
+    np.testing.assert_allclose(gcm_module.contribution_scales(cells, weight), [3 / 5, 6 / 5, 6 / 5])
+
+
+# ---------------------------------------------------------------- magnitude balance points
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_squared_balances_at_half_the_temperature_of_abs(temperature):
+    c0, c1 = 0.4, 0.8
+    weights = torch.tensor([c0, c1], dtype=torch.float64) ** temperature
+    pairs = [[(0, 1)]]
+
+    def penalty(g0, g1, magnitude):
+        norm = gcm_module.MAGNITUDES[magnitude]
+        magnitudes = [norm(torch.tensor([g], dtype=torch.float64)) for g in (g0, g1)]
+        return gcm_module.gradient_matching_penalty(magnitudes, weights, pairs).item()
+
+    ratio = c1 / c0
+    assert penalty(ratio ** (temperature / 2), 1.0, "squared") == pytest.approx(0.0, abs=1e-15)
+    assert penalty(ratio**temperature, 1.0, "abs") == pytest.approx(0.0, abs=1e-15)
+    # the other magnitude is off balance there: |W0 m(g0) - W1 m(g1)| with g1 = 1
+    assert penalty(ratio ** (temperature / 2), 1.0, "abs") == pytest.approx(
+        abs(c0**temperature * ratio ** (temperature / 2) - c1**temperature)
+    )
+    assert penalty(ratio**temperature, 1.0, "squared") == pytest.approx(
+        abs(c0**temperature * ratio ** (2 * temperature) - c1**temperature)
+    )
+
+
+# ---------------------------------------------------------------- §4.3 DP variant
+def test_dp_label_cells_match_per_label_cells_by_hand():
+    X, y, group = cell_data(seed=5)
+    batch = make_batch(X, y, group, 2)
+    net = _net(constraint="demographic_parity", dp_cells="label_cells", penalized_params="all")
+    got = net.fairness_loss(batch, net.training_forward(batch)).item()
+    expected = _hand_penalty(
+        net, X, y, group, magnitude="squared", temperature=2.0, constraint="eo",
+        skip_first=False,
+    )  # fmt: skip
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    net.set_params(dp_cells="groups")  # whole groups: a different penalty (Eq. 13 on groups)
+    groups = net.fairness_loss(batch, net.training_forward(batch)).item()
+    expected_groups = _hand_penalty(
+        net, X, y, group, magnitude="squared", temperature=2.0,
+        constraint="demographic_parity", skip_first=False,
+    )  # fmt: skip
+    np.testing.assert_allclose(groups, expected_groups, rtol=1e-10)
+    assert abs(groups - got) > 1e-3 * got
+
+
+def test_dp_cells_is_ignored_for_label_constraints():
+    X, y, group = cell_data(seed=6)
+    batch = make_batch(X, y, group, 2)
+    net = _net()
+    values = [
+        net.set_params(dp_cells=dp_cells).fairness_loss(batch, None).item()
+        for dp_cells in ("groups", "label_cells")
+    ]
+    assert values[0] == values[1]
+
+
+@pytest.mark.parametrize(
+    "constraint, dp_cells, sampling, expected",
+    [
+        ("demographic_parity", "groups", "auto", "group_balanced"),
+        ("demographic_parity", "label_cells", "auto", "dp_resampled"),
+        ("demographic_parity", "label_cells", "random", "random"),
+        ("equalized_odds", "label_cells", "auto", "cell_balanced"),
+    ],
+)
+def test_auto_sampling_of_each_variant(constraint, dp_cells, sampling, expected):
+    net = GCMClassifier(constraint=constraint, dp_cells=dp_cells, sampling=sampling)
+    assert net._sampler_name() == expected
+
+
+@pytest.mark.filterwarnings("ignore::skfairnn.exceptions.CollapseWarning")  # 3 batches only
+def test_dp_variant_trains_on_dp_resampled_batches(biased_data):
+    # DP resampling keeps the data's label prior (sum_a n_a n_1 / n^2 = n_1 / n)
+    X, y, group = biased_data
+    clf = GCMClassifier(
+        constraint="demographic_parity", dp_cells="label_cells", max_epochs=1,
+        batches_per_epoch=3, batch_size=200, module__hidden_sizes=(8,), random_state=0,
+    )  # fmt: skip
+    clf.fit(X, y, sensitive_features=group)
+    assert clf.training_label_prior_ == pytest.approx(y.mean())
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
