@@ -14,6 +14,8 @@ each cell is interpolated from its own nearest neighbours only.
 
 from __future__ import annotations
 
+import importlib.util
+
 from numbers import Integral, Real
 
 import numpy as np
@@ -50,11 +52,20 @@ _MSG_COLUMN = (
 )
 
 
+_MSG_IMBLEARN_BROKEN = (
+    "Fair-SMOTE draws its synthetic rows with imbalanced-learn's SMOTE; imbalanced-learn "
+    "is installed but failed to import ({error}). Its release must match the installed "
+    "scikit-learn: pip install -U 'imbalanced-learn>=0.13'."
+)
+
+
 def _smote():
     try:
         from imblearn.over_sampling import SMOTE
     except ImportError as error:
-        raise ImportError(_MSG_IMBLEARN) from error
+        if importlib.util.find_spec("imblearn") is None:
+            raise ImportError(_MSG_IMBLEARN) from error
+        raise ImportError(_MSG_IMBLEARN_BROKEN.format(error=error)) from error
     return SMOTE
 
 
