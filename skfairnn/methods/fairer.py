@@ -17,10 +17,13 @@ from ..utils._sklearn import Interval, StrOptions
 __all__ = ["FairerClassifier", "rationale_similarity"]
 
 GRANULARITIES = ("parameter", "unit")
+PAIR_AGGREGATIONS = ("mean", "worst")
 
 
 def rationale_similarity(
-    importances: list[list[torch.Tensor]], pairs: list[list[tuple[int, int]]]
+    importances: list[list[torch.Tensor]],
+    pairs: list[list[tuple[int, int]]],
+    aggregation: str = "mean",
 ) -> torch.Tensor:
     r"""Decision-rationale similarity :math:`\sum_l \cos(\vec c_l^{0}, \vec c_l^{1})` (Eq. 9).
 
@@ -30,20 +33,40 @@ def rationale_similarity(
         ``importances[cell][layer]``: the flattened importance vector
         :math:`\hat c_l` of each layer for each cell.
     pairs : list of list of (int, int)
-        Per label, the cell pairs to compare (:func:`cell_pairs`); the
-        cosines of a label's pairs are averaged, labels are summed.
+        Per label, the cell pairs to compare (:func:`cell_pairs`); labels are
+        summed.
+    aggregation : {"mean", "worst"}, default="mean"
+        How a label's pairs combine, each pair scored by its layer sum
+        :math:`s_{ab} = \sum_l \cos(\vec c_l^{a}, \vec c_l^{b})`:
+        ``"mean"`` averages :math:`s_{ab}` over the pairs; ``"worst"`` takes
+        the least similar pair, :math:`\min_{ab} s_{ab}`, as the relaxed gap
+        takes the worst pair of groups (:mod:`skfairnn.gaps`). With two
+        groups (one pair) both are Eq. 9.
+
+    Returns
+    -------
+    Tensor
+        Scalar, with the graph of ``importances``; zero when no label has a pair.
     """
+    if aggregation not in PAIR_AGGREGATIONS:
+        raise ValueError(
+            f"aggregation must be one of {PAIR_AGGREGATIONS}; got {aggregation!r}."
+        )
     total = importances[0][0].sum() * 0.0
     for label_pairs in pairs:
         if not label_pairs:
             continue
         n_layers = len(importances[label_pairs[0][0]])
-        pair_sum = sum(
-            scaled_cosine(importances[a][layer], importances[b][layer])
-            for a, b in label_pairs
-            for layer in range(n_layers)
+        pair_scores = torch.stack(
+            [
+                sum(
+                    scaled_cosine(importances[a][layer], importances[b][layer])
+                    for layer in range(n_layers)
+                )
+                for a, b in label_pairs
+            ]
         )
-        total = total + pair_sum / len(label_pairs)
+        total = total + (pair_scores.mean() if aggregation == "mean" else pair_scores.min())
     return total
 
 
@@ -91,6 +114,13 @@ class FairerClassifier(FairPenaltyClassifier):
         ``"parameter"``: one score per weight (Eq. 8 as written);
         ``"unit"``: scores summed per output neuron / conv filter (the
         authors' code; a 1-unit output layer then always has cosine 1).
+    pair_aggregation : {"mean", "worst"}, default="mean"
+        More than two groups: how the group pairs' rationale similarities
+        :math:`\sum_l \cos` combine per label (:func:`rationale_similarity`).
+        ``"mean"`` averages them; ``"worst"`` keeps the least similar pair,
+        the way the relaxed gap keeps the worst pair of groups. The paper has
+        two groups only, where both are Eq. 9; ``"mean"`` is the default so
+        that every group pair is pulled together at each step.
     layers : list of str or None, default=None
         Names (``module_.named_modules()`` keys) of the layers whose weights
         form the rationale. ``None``: every ``nn.Linear``/``nn.Conv2d`` found
@@ -131,8 +161,10 @@ class FairerClassifier(FairPenaltyClassifier):
       the task loss is the mean over the whole batch, which with balanced
       sampling is half the sum :math:`\mathcal L_{cls}(X_0) +
       \mathcal L_{cls}(X_1)` of line 8 (absorbed by the learning rate).
-    * More than two groups: the cosines of all pairs of present groups are
-      averaged per layer (and label), so two groups give Eq. 9 exactly. A
+    * More than two groups: by default the similarities of all pairs of
+      present groups are averaged per label (``pair_aggregation="mean"``;
+      ``"worst"`` takes the least similar pair), so two groups give Eq. 9
+      exactly. A
       group or cell missing from the batch, or whose rows all have weight 0
       (rows pruned by a weighter), drops out; with fewer than two present the
       term is zero (no NaN). The gap is the worst pair (:mod:`skfairnn.gaps`).
@@ -164,6 +196,7 @@ class FairerClassifier(FairPenaltyClassifier):
         **FairPenaltyClassifier._parameter_constraints,
         "alignment_weight": [Interval(Real, 0, None, closed="left")],
         "importance": [StrOptions(set(GRANULARITIES))],
+        "pair_aggregation": [StrOptions(set(PAIR_AGGREGATIONS))],
         "layers": [list, tuple, None],
     }
 
@@ -176,6 +209,7 @@ class FairerClassifier(FairPenaltyClassifier):
         constraint="demographic_parity",
         sampling="auto",
         importance="parameter",
+        pair_aggregation="mean",
         layers=None,
         **kwargs,
     ):
@@ -183,6 +217,7 @@ class FairerClassifier(FairPenaltyClassifier):
                          sampling=sampling, **kwargs)  # fmt: skip
         self.alignment_weight = alignment_weight
         self.importance = importance
+        self.pair_aggregation = pair_aggregation
         self.layers = layers
 
     def initialize_module(self):
@@ -206,7 +241,8 @@ class FairerClassifier(FairPenaltyClassifier):
             [taylor_importance(w, g, self.importance) for w, g in zip(weights, grads)]
             for grads in cell_gradients(losses, weights)
         ]
-        return rationale_similarity(importances, cell_pairs(cells.codes, self.constraint))
+        pairs = cell_pairs(cells.codes, self.constraint)
+        return rationale_similarity(importances, pairs, self.pair_aggregation)
 
     def fairness_loss(self, batch, forward):
         r"""Relaxed gap :math:`\Delta(p)` of ``constraint``, the :math:`\lambda` term (Eq. 9)."""
