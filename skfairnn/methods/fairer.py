@@ -49,9 +49,7 @@ def rationale_similarity(
         Scalar, with the graph of ``importances``; zero when no label has a pair.
     """
     if aggregation not in PAIR_AGGREGATIONS:
-        raise ValueError(
-            f"aggregation must be one of {PAIR_AGGREGATIONS}; got {aggregation!r}."
-        )
+        raise ValueError(f"aggregation must be one of {PAIR_AGGREGATIONS}; got {aggregation!r}.")
     total = importances[0][0].sum() * 0.0
     for label_pairs in pairs:
         if not label_pairs:

@@ -17,9 +17,9 @@ from _gradient_hand import (
 
 from skfairnn import FairerClassifier, FairRegClassifier
 from skfairnn._rationale import scaled_cosine
-from skfairnn.methods.fairer import rationale_similarity
 from skfairnn.datasets import make_biased_classification
 from skfairnn.diagnostics import neuron_parity_scores
+from skfairnn.methods.fairer import rationale_similarity
 from skfairnn.modules import ConvNet
 
 
