@@ -148,8 +148,9 @@ register_method(
 # CelebA code) was the only setting at or below FairReg's gap at every lambda: 9 % lower on
 # average (10 epochs; at lambda 0.5 a tie, val AP 0.737 / gap 0.032 for both). Per-parameter
 # beta 0.01 swung from 27 % lower (lambda 0.2) to 39 % higher (0.5), beta 0.001 was within
-# noise of FairReg, and beta >= 0.05 (the previous entry) lost 0.015-0.06 validation AP in
-# quick runs for no smaller gap.
+# noise of FairReg, and beta >= 0.05 (the previous entry) lost 0.015-0.07 validation AP in
+# quick runs, with a larger gap than FairReg's at that AP
+# (python -m skfairnn_benchmarks.fairer_adult_tuning).
 register_method(
     "fairer",
     lambda constraint, random_state, quick: constrained(

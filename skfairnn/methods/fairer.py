@@ -108,10 +108,11 @@ class FairerClassifier(FairPenaltyClassifier):
         matched validation AP): per-parameter :math:`\beta = 0.01` gave a
         27 % smaller gap at :math:`\lambda = 0.2` but a 39 % larger one at
         :math:`\lambda = 0.5`; :math:`\beta = 0.001` was within noise of
-        FairReg; :math:`\beta \ge 0.05` lost 0.015-0.06 validation AP
-        (4-epoch runs) for no smaller gap. Per-unit :math:`\beta = 0.01` was
-        at or below FairReg's gap at every :math:`\lambda` (9 % lower on
-        average), which is why the ``fairer`` entry of
+        FairReg; :math:`\beta \ge 0.05` lost 0.015-0.07 validation AP
+        (4-epoch runs), with a larger gap than FairReg's at that AP.
+        Per-unit :math:`\beta = 0.01` was at or below FairReg's gap at
+        every :math:`\lambda` (9 % lower on average), which is why the
+        ``fairer`` entry of
         :data:`skfairnn.benchmarks.METHODS` uses it.
     fairness_weight : float, default=0.6
         :math:`\lambda`, weight of the relaxed gap (the authors' CelebA
