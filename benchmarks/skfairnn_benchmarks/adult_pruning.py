@@ -60,8 +60,8 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument(
         "--output",
         choices=["auto", "logit", "proba"],
-        default="auto",
-        help="network output scored (auto: the --penalty scale)",
+        default="logit",
+        help="network output scored (the estimator's default logit; auto: the --penalty scale)",
     )
     parser.add_argument(
         "--relaxed",

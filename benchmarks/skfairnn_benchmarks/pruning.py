@@ -134,7 +134,7 @@ def _seed_rows(seed, *, epochs, fractions, strategies, options, device, data_hom
             keep_fraction=1.0,
             strategy=strategy,
             relaxed=options.get("relaxed", "conditional"),
-            output=options.get("output", "auto"),
+            output=options.get("output", "logit"),
             stratify=options.get("stratify", False),
             aggregate=options.get("aggregate", "dataset"),
             random_state=seed,
@@ -189,8 +189,8 @@ def pruning_study(
         protocol dataset (applied to its training rows only); ``scale``
         (Adult); ``loss`` ("bce" or the authors' "hinge"); ``penalty`` (the
         ``gap_scale`` of every ``FairRegClassifier``: "proba" or the
-        authors' "logit"); and ``relaxed``, ``output`` (default "auto": the
-        ``penalty`` scale), ``aggregate`` and ``stratify`` of
+        authors' "logit"); and ``relaxed``, ``output`` (default "logit", the
+        estimator's; "auto": the ``penalty`` scale), ``aggregate`` and ``stratify`` of
         :class:`~skfairnn.InfluencePruner`.
 
     Returns

@@ -108,7 +108,7 @@ class InfluencePruner(BaseEstimator):
 
         .. versionadded:: 0.2.0
     strategy : {"fairness", "accuracy", "random"}, default="fairness"
-    output : {"auto", "logit", "proba"}, default="auto"
+    output : {"logit", "proba", "auto"}, default="logit"
         Network output :math:`f` the scores differentiate (see
         :func:`~skfairnn.influence.fairness_influence_scores`). ``"auto"`` is
         the scale the scoring network's fairness penalty is computed on: its
@@ -119,9 +119,13 @@ class InfluencePruner(BaseEstimator):
         (``FairRegClassifier(gap_scale="logit")``, which ``"auto"`` follows).
         The resolved value is ``output_``.
 
-        .. versionchanged:: 0.2.0
-           The default changed from ``"logit"`` to ``"auto"`` (``"proba"``
-           with the default scoring network).
+        ``"logit"`` stays the default: measured as the default, ``"auto"``
+        raised the pruned model's ΔEO on 5 of the robustness study's 9
+        datasets (Adult 0.111 → 0.352, above ERM's 0.183) for +0.5 accuracy
+        points.
+
+        .. versionadded:: 0.2.0
+           ``"auto"``.
     aggregate : {"dataset", "batch"}, default="dataset"
         Eq. 35 over all rows, or the authors' batch-local kernel mean (rows are
         shuffled with ``random_state`` first).
@@ -158,7 +162,7 @@ class InfluencePruner(BaseEstimator):
     -----
     The authors train with a hinge loss on logits plus the relaxed DP gap on
     logits; skfairnn's default keeps the library's BCE and the gap on
-    probabilities, and ``output="auto"`` scores the probabilities with it.
+    probabilities, and ``output="auto"`` would score the probabilities with it.
     Pass ``estimator=FairRegClassifier(criterion=HingeLoss, gap_scale="logit",
     ...)`` for the authors' objective (``"auto"`` then scores logits).
 
@@ -228,7 +232,7 @@ class InfluencePruner(BaseEstimator):
         surrogate="relaxed",
         relaxed="conditional",
         strategy="fairness",
-        output="auto",
+        output="logit",
         aggregate="dataset",
         batch_size=4096,
         stratify=False,

@@ -19,6 +19,7 @@ from skfairnn import FairerClassifier, FairRegClassifier
 from skfairnn._rationale import scaled_cosine
 from skfairnn.datasets import make_biased_classification
 from skfairnn.diagnostics import neuron_parity_scores
+from skfairnn.methods.fairer import rationale_similarity
 from skfairnn.modules import ConvNet
 
 
@@ -31,8 +32,8 @@ def _cos(a, b):
     return a @ b / np.sqrt((a @ a) * (b @ b))
 
 
-def _hand_similarity(net, X, y, group, *, importance, cells_by_label):
-    """Σ_l mean-over-pairs cos((g w)², ...) with hand-made per-cell gradients."""
+def _hand_similarity(net, X, y, group, *, importance, cells_by_label, aggregate=np.mean):
+    """Per label, ``aggregate`` over pairs of Σ_l cos((g w)², ...); hand-made per-cell gradients."""
     W1, b1, W2, b2 = mlp_params(net)
     total = 0.0
     for cells in cells_by_label:
@@ -47,7 +48,7 @@ def _hand_similarity(net, X, y, group, *, importance, cells_by_label):
                 scores.append([c.ravel() for c in layer])
             pair_terms.append(sum(_cos(a, b) for a, b in zip(*scores)))
         if pair_terms:
-            total += np.mean(pair_terms)
+            total += aggregate(pair_terms)
     return total
 
 
@@ -73,15 +74,44 @@ def test_penalty_matches_hand_computation(importance, constraint):
     np.testing.assert_allclose(got, lam * gap - beta * similarity, rtol=1e-10)
 
 
-def test_three_groups_average_pair_cosines():
+@pytest.mark.parametrize("importance", ["parameter", "unit"])
+def test_three_groups_mean_or_worst_pair(importance):
     X, y, group = cell_data(n=36, n_groups=3)
-    net = _net(alignment_weight=1.0, fairness_weight=0.0)
-    net.n_groups_ = 3
-    batch = make_batch(X, y, group, 3)
-    got = net.rationale_alignment(batch).item()
     cells = [[group == a for a in range(3)]]
-    expected = _hand_similarity(net, X, y, group, importance="parameter", cells_by_label=cells)
-    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    got = {}
+    for aggregation, aggregate in (("mean", np.mean), ("worst", np.min)):
+        net = _net(
+            alignment_weight=1.0,
+            fairness_weight=0.0,
+            importance=importance,
+            pair_aggregation=aggregation,
+        )
+        net.n_groups_ = 3
+        got[aggregation] = net.rationale_alignment(make_batch(X, y, group, 3)).item()
+        expected = _hand_similarity(
+            net, X, y, group, importance=importance, cells_by_label=cells, aggregate=aggregate
+        )
+        np.testing.assert_allclose(got[aggregation], expected, rtol=1e-10)
+    assert got["worst"] < got["mean"] - 1e-3  # the three pairs differ: the options do too
+
+
+def test_worst_pair_gradient_reaches_only_that_pair():
+    """Σ_l cos over pairs (0,1), (0,2), (1,2): "worst" is the min, its gradient the min's."""
+    importances = [
+        [torch.tensor([1.0, 0.0], requires_grad=True)],
+        [torch.tensor([1.0, 0.2], requires_grad=True)],
+        [torch.tensor([0.0, 1.0], requires_grad=True)],
+    ]
+    pairs = [[(0, 1), (0, 2), (1, 2)]]
+    cos = [_cos(*(importances[i][0].detach().numpy() for i in pair)) for pair in pairs[0]]
+    worst = rationale_similarity(importances, pairs, "worst")
+    mean = rationale_similarity(importances, pairs, "mean")
+    np.testing.assert_allclose(worst.item(), min(cos), rtol=1e-6)  # pair (0, 2): cos 0
+    np.testing.assert_allclose(mean.item(), np.mean(cos), rtol=1e-6)
+    worst.backward()
+    assert importances[1][0].grad.abs().sum() == 0  # group 1 is in no worst pair
+    with pytest.raises(ValueError, match="aggregation"):
+        rationale_similarity(importances, pairs, "max")
 
 
 @pytest.mark.parametrize("importance", ["parameter", "unit"])
@@ -202,6 +232,7 @@ def test_scaled_cosine_is_finite_at_zero_and_exact_for_tiny_vectors(dtype):
     [
         ({"alignment_weight": -1}, "alignment_weight"),
         ({"importance": "neuron"}, "importance"),
+        ({"pair_aggregation": "max"}, "pair_aggregation"),
         ({"layers": ["net.1"]}, "layers"),
         ({"layers": ["nope"]}, "layers"),
         ({"layers": "net.0"}, "layers"),

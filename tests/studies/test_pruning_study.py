@@ -132,4 +132,9 @@ def test_study_passes_relaxed_and_auto_output_to_the_pruner(monkeypatch):
     options = dict(dataset="german", fractions=(0.5,), strategies=("fairness",), epochs=1)
     pruning_study([0], **options)
     pruning_study([0], relaxed="joint", penalty="logit", **options)
-    assert seen == [("conditional", "auto", "proba"), ("joint", "auto", "logit")]
+    pruning_study([0], output="auto", **options)
+    assert seen == [
+        ("conditional", "logit", "logit"),
+        ("joint", "logit", "logit"),
+        ("conditional", "auto", "proba"),
+    ]

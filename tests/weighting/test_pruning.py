@@ -33,10 +33,10 @@ def test_keeps_largest_absolute_fairness_scores(data):
     ).fit(X, y, sensitive_features=A)
     assert pruner.sample_weight_.sum() == 100
     assert set(np.unique(pruner.sample_weight_)) == {0.0, 1.0}
-    assert pruner.output_ == "proba"  # "auto": FairReg's default gap_scale
+    assert pruner.output_ == "logit"  # the default: the paper's f
     np.testing.assert_allclose(
         pruner.scores_,
-        fairness_influence_scores(pruner.estimator_, X, y, A, output="proba"),
+        fairness_influence_scores(pruner.estimator_, X, y, A, output="logit"),
         rtol=1e-6,
     )
     kept = np.abs(pruner.scores_)[pruner.support_]
@@ -68,11 +68,12 @@ def test_output_auto_follows_the_scoring_networks_gap_scale(data, estimator, out
     assert not np.allclose(pruner.scores_, other, rtol=1e-3)
 
 
-def test_default_output_is_the_default_scorers_scale(data):
+def test_default_output_is_the_papers_logit_and_auto_reads_the_scorer(data):
     X, y, A = data
-    assert InfluencePruner().output == "auto"
+    assert InfluencePruner().output == "logit"
+    assert InfluencePruner(strategy="random", random_state=0).fit(X, y).output_ == "logit"
     assert InfluencePruner()._make_estimator().gap_scale == "proba"
-    rand = InfluencePruner(strategy="random", random_state=0).fit(X, y)
+    rand = InfluencePruner(strategy="random", output="auto", random_state=0).fit(X, y)
     assert rand.output_ == "proba"
 
 
@@ -84,7 +85,7 @@ def test_relaxed_joint_scores_are_eq15(data):
     conditional = InfluencePruner(scorer).fit(X, y, sensitive_features=A)
     np.testing.assert_allclose(
         joint.scores_,
-        fairness_influence_scores(joint.estimator_, X, y, A, relaxed="joint", output="proba"),
+        fairness_influence_scores(joint.estimator_, X, y, A, relaxed="joint", output="logit"),
         rtol=1e-6,
     )
     assert 0.2 < A.mean() < 0.4 and (joint.support_ != conditional.support_).any()
