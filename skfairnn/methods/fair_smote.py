@@ -15,7 +15,6 @@ each cell is interpolated from its own nearest neighbours only.
 from __future__ import annotations
 
 import importlib.util
-
 from numbers import Integral, Real
 
 import numpy as np
