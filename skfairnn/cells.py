@@ -54,9 +54,7 @@ CONSTRAINTS: tuple[str, ...] = tuple(CONSTRAINT_LABELS)
 #: fairlearn's Moment names that mean one of :data:`CONSTRAINTS`.
 CONSTRAINT_ALIASES: dict[str, str] = {"true_positive_rate_parity": "equal_opportunity"}
 
-_MSG_CONSTRAINT = (
-    "{argument} must be one of {allowed}{aliases}; got {got!r}.{hint}"
-)
+_MSG_CONSTRAINT = "{argument} must be one of {allowed}{aliases}; got {got!r}.{hint}"
 
 
 def check_constraint(constraint: str, *, argument: str = "constraint") -> str:

@@ -46,9 +46,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "leaky_relu": 
 #: the layers whose output units (features, channels) are a network's neurons
 WEIGHTED_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d)
 
-_MSG_LOGITS = (
-    "{name} must return one logit per row, of shape (n,) or (n, 1); got shape {shape}."
-)
+_MSG_LOGITS = "{name} must return one logit per row, of shape (n,) or (n, 1); got shape {shape}."
 _MSG_NO_LAYERS = (
     "{module} has no {hidden}{types} layer{why}; pass the layer names explicitly through "
     "the `layers` parameter (keys of dict(module.named_modules())); its {types} layers: "

@@ -16,9 +16,7 @@ GUIDE = Path(__file__).parents[2] / "docs" / "user_guide" / "writing_a_method.rs
 def _method_from_the_guide():
     text = GUIDE.read_text()
     blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
-    source = "\n".join(
-        "\n".join(line[4:] for line in block.splitlines()) for block in blocks
-    )
+    source = "\n".join("\n".join(line[4:] for line in block.splitlines()) for block in blocks)
     namespace: dict = {}
     exec(compile(source, str(GUIDE), "exec"), namespace)
     return namespace["MeanLogitGapClassifier"]
