@@ -422,7 +422,10 @@ def _describe(row: dict) -> str:
 
 
 # ------------------------------------------------------------------------ summaries
-IN_PROCESSING = ("fairreg", "gcm", "fairer", "runner", "adversarial", "fair_mixup")
+IN_PROCESSING = (
+    "fairreg", "gcm", "fairer", "runner", "adversarial", "fair_mixup", "arl", "fairneuron",
+    "fair_smote",
+)  # fmt: skip
 _KEY = ["dataset", "method", "weight", "sampling"]
 _TEST = ("acc", "recall", "rate", "dp", "eo")
 
