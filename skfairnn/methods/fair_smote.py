@@ -54,7 +54,7 @@ _MSG_COLUMN = (
 _MSG_IMBLEARN_BROKEN = (
     "Fair-SMOTE draws its synthetic rows with imbalanced-learn's SMOTE; imbalanced-learn "
     "is installed but failed to import ({error}). Its release must match the installed "
-    "scikit-learn: pip install -U 'imbalanced-learn>=0.13'."
+    "scikit-learn: pip install -U 'skfairnn[smote]' (imbalanced-learn>=0.13)."
 )
 
 
