@@ -209,7 +209,8 @@ def test_fit_matches_the_unoptimised_step(name):
             scores = fit_scores(name)
         finally:
             torch.set_num_threads(previous)
-    np.testing.assert_allclose(scores, EXPECTED[name], rtol=1e-4, atol=1e-5)
+    # rtol 1e-3: rounding differs between CPUs; a 1 % change of a weight moves these >= 2e-3
+    np.testing.assert_allclose(scores, EXPECTED[name], rtol=1e-3, atol=1e-4)
 
 
 if __name__ == "__main__":  # print EXPECTED (run with the reference code on PYTHONPATH)
