@@ -108,18 +108,29 @@ def forward_by_cell(
         ``logits`` in batch order and ``cells`` with the present cells.
     """
     codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
-    cells = [(code, torch.nonzero(codes == code).squeeze(1)) for code in range(n_cells)]
-    cells = [(code, rows) for code, rows in cells if rows.numel()]
-    logits = [logits_of(batch.X[rows]) for _, rows in cells]
-    order = torch.cat([rows for _, rows in cells])
+    # One host read per batch: each cell's row count and whether it has positive
+    # weight (bincount of code * 2 + [weight > 0]); the rows of every cell, in
+    # ascending order, are consecutive in the stable sort of the codes.
+    positive = (batch.sample_weight > 0).to(codes.dtype)
+    tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells).view(n_cells, 2)
+    tally = tally.tolist()
+    sizes = [unweighted + weighted for unweighted, weighted in tally]
+    order = torch.argsort(codes, stable=True)
+    rows_of = torch.split(order, sizes)
+    X_of = torch.split(batch.X[order], sizes)
+    forward = CellForward([], [], [], batch.n_groups)
+    logits = []
+    for code in range(n_cells):
+        if not sizes[code]:
+            continue
+        cell_logits = logits_of(X_of[code])
+        logits.append(cell_logits)
+        if tally[code][1]:
+            forward.codes.append(code)
+            forward.index.append(rows_of[code])
+            forward.logits.append(cell_logits)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
-    forward = CellForward([], [], [], batch.n_groups)
-    for (code, rows), cell_logits in zip(cells, logits):
-        if bool(batch.sample_weight[rows].sum() > 0):
-            forward.codes.append(code)
-            forward.index.append(rows)
-            forward.logits.append(cell_logits)
     return TrainingForward(logits=torch.cat(logits)[inverse], cells=forward)
 
 

@@ -90,7 +90,7 @@ def contribution_scales(cells: CellForward, weight: torch.Tensor) -> torch.Tenso
 
 
 def gradient_matching_penalty(
-    magnitudes: list[torch.Tensor], weights: torch.Tensor, pairs: list[list[tuple[int, int]]]
+    magnitudes, weights: torch.Tensor, pairs: list[list[tuple[int, int]]]
 ) -> torch.Tensor:
     r"""Reweighed gradient-matching term of GCM (Eq. 13), summed over labels.
 
@@ -101,24 +101,26 @@ def gradient_matching_penalty(
 
     Parameters
     ----------
-    magnitudes : list of Tensor
-        Per cell, the flattened gradient magnitudes :math:`m_w` (``|g|`` or
-        ``g**2``) of the penalised parameters.
+    magnitudes : Tensor of shape (n_cells, n_elements) or list of Tensor
+        Per cell (row), the flattened gradient magnitudes :math:`m_w`
+        (``|g|`` or ``g**2``) of the penalised parameters.
     weights : Tensor of shape (n_cells,)
         :math:`W` of each cell (detached).
     pairs : list of list of (int, int)
         Per label, the cell pairs to compare (:func:`cell_pairs`).
     """
-    total = magnitudes[0].sum() * 0.0
+    if not isinstance(magnitudes, torch.Tensor):
+        magnitudes = torch.stack(list(magnitudes))
+    scaled = weights[:, None] * magnitudes  # W m of every cell, once
+    total = None
     for label_pairs in pairs:
         if not label_pairs:
             continue
-        term = sum(
-            (weights[a] * magnitudes[a] - weights[b] * magnitudes[b]).abs().sum()
-            for a, b in label_pairs
-        )
-        total = total + term / len(label_pairs)
-    return total
+        first, second = zip(*label_pairs)
+        term = (scaled[list(first)] - scaled[list(second)]).abs().sum()
+        term = term / len(label_pairs)
+        total = term if total is None else total + term
+    return magnitudes.sum() * 0.0 if total is None else total
 
 
 class GCMClassifier(FairPenaltyClassifier):
@@ -374,10 +376,9 @@ class GCMClassifier(FairPenaltyClassifier):
             losses = [scale * loss for scale, loss in zip(scales, losses)]
         layout = self._cell_layout()
         norm = MAGNITUDES[self.magnitude]
-        magnitudes = [
-            torch.cat([norm(g).reshape(-1) for g in grads])
-            for grads in cell_gradients(losses, params)
-        ]
+        grads = cell_gradients(losses, params)
+        flat = torch.cat([g.reshape(-1) for cell in grads for g in cell])
+        magnitudes = norm(flat.view(len(grads), -1))  # (cell, element): one op for all cells
         means = mean_cell_scores(cells, batch.sample_weight)
         weights = confidence_weights(means, cells.codes, layout, self.temperature)
         return gradient_matching_penalty(magnitudes, weights, cell_pairs(cells.codes, layout))
