@@ -126,13 +126,7 @@ def check_scores(estimator, X) -> None:
     assert set(np.unique(estimator.predict(X))) <= set(estimator.classes_)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: fastest for these tiny networks (several threads contend)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

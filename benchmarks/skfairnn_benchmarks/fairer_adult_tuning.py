@@ -19,31 +19,29 @@ Runs are appended to ``--out`` (JSON lines) and skipped when rerun::
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from skfairnn.benchmarks import METHODS, load_protocol_data
+from skfairnn.benchmarks import METHODS, load_protocol_data, run_tasks
 from skfairnn.benchmarks._protocol import EpochEvaluator, select_epoch
 
 KEYS = ("method", "seed", "fairness_weight", "alignment_weight", "importance")
 SETTING = ["method", "importance", "alignment_weight", "fairness_weight"]  # a row, seeds pooled
 
 
-def run_one(config: dict, *, quick: bool, device: str, data_home, threads: int) -> dict:
-    """Fit one (method, seed, weights) configuration; selected epoch's val and test metrics."""
-    import torch
+def run_one(config: dict) -> dict:
+    """Fit one (method, seed, weights) configuration; selected epoch's val and test metrics.
 
-    torch.set_num_threads(threads)
-    data = load_protocol_data("adult", seed=config["seed"], data_home=data_home)
-    estimator = METHODS[config["method"]]("demographic_parity", config["seed"], quick)
+    ``config`` also carries the run options ``quick``, ``device`` and ``data_home``.
+    """
+    data = load_protocol_data("adult", seed=config["seed"], data_home=config["data_home"])
+    estimator = METHODS[config["method"]]("demographic_parity", config["seed"], config["quick"])
     params = estimator.get_params()
     overrides = {k: config[k] for k in KEYS[2:] if k in params and config[k] is not None}
-    estimator = clone(estimator).set_params(device=device, **overrides)
+    estimator = clone(estimator).set_params(device=config["device"], **overrides)
     callbacks = list(estimator.callbacks or []) + [("protocol", EpochEvaluator(data))]
     estimator.set_params(callbacks=callbacks)
     estimator.fit(data.X_train, data.y_train, sensitive_features=data.a_train)
@@ -51,7 +49,6 @@ def run_one(config: dict, *, quick: bool, device: str, data_home, threads: int) 
     best = select_epoch([epoch["protocol_val"] for epoch in history], "dp_prob")
     val, test = history[best]["protocol_val"], history[best]["protocol_test"]
     return {
-        **config,
         "epoch": best,
         **{f"val_{m}": val[m] for m in ("ap", "dp_prob")},
         **{f"test_{m}": test[m] for m in ("ap", "dp_prob", "dp")},
@@ -103,22 +100,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    done = []
-    if args.out.exists():
-        done = [json.loads(line) for line in args.out.read_text().splitlines() if line]
-    seen = {tuple(run[k] for k in KEYS) for run in done}
-    todo = [c for c in grid(seeds, args.lambdas, args.betas, args.importances)
-            if tuple(c.values()) not in seen]  # fmt: skip
-    options = dict(quick=args.quick, device=args.device, data_home=args.data_home,
-                   threads=args.threads)  # fmt: skip
-    parallel = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")
-    with args.out.open("a") as out:
-        for run in parallel(delayed(run_one)(config, **options) for config in todo):
-            out.write(json.dumps(run) + "\n")
-            out.flush()
-            done.append(run)
-    runs = pd.DataFrame(done)
-    runs = runs[runs.seed.isin(seeds)]
+    options = dict(quick=args.quick, device=args.device, data_home=args.data_home)
+    tasks = [{**config, **options} for config in grid(seeds, args.lambdas, args.betas,
+                                                       args.importances)]  # fmt: skip
+    rows = run_tasks(tasks, run_one, path=args.out, n_jobs=args.n_jobs,
+                     torch_threads=args.threads, desc="fairer tuning")  # fmt: skip
+    runs = pd.DataFrame([row for row in rows if not row["error"]])
     summary = runs.groupby(SETTING, dropna=False)
     print(summary[["val_ap", "val_dp_prob", "test_ap", "test_dp_prob"]].agg(["mean", "std"])
           .round(4).to_string())  # fmt: skip

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from fairlearn.postprocessing import ThresholdOptimizer
 
+from ..cells import CONSTRAINT_ALIASES, CONSTRAINTS
 from ..methods import (
     AdversarialClassifier,
     ARLClassifier,
@@ -304,11 +305,11 @@ register_method(
     ),
 )  # fmt: skip
 
-#: skfairnn's constraint -> fairlearn ThresholdOptimizer's ``constraints``
+#: skfairnn's constraint -> fairlearn ThresholdOptimizer's ``constraints`` (the inverse of
+#: :data:`skfairnn.cells.CONSTRAINT_ALIASES`; the other names are fairlearn's too)
 THRESHOLD_CONSTRAINTS = {
-    "demographic_parity": "demographic_parity",
-    "equalized_odds": "equalized_odds",
-    "equal_opportunity": "true_positive_rate_parity",
+    **{name: name for name in CONSTRAINTS},
+    **{ours: theirs for theirs, ours in CONSTRAINT_ALIASES.items()},
 }
 
 

@@ -15,13 +15,7 @@ from skfairnn.datasets import make_biased_classification
 from skfairnn.exceptions import FairnessWarning
 from skfairnn.methods.arl import ARLAdversary, adversarial_weights
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_data(n=40, seed=0):

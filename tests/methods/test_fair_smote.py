@@ -16,17 +16,12 @@ from skfairnn.metrics import equalized_odds_difference
 
 pytest.importorskip("imblearn")
 # the tiny fits here (2 epochs on a few dozen rows) are not meant to learn the task
-pytestmark = pytest.mark.filterwarnings("ignore::skfairnn.exceptions.CollapseWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::skfairnn.exceptions.CollapseWarning"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
 TINY = dict(max_epochs=2, module__hidden_sizes=(8,), random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _cells(n_per_cell, seed=0):
