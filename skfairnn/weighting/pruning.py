@@ -122,7 +122,8 @@ class InfluencePruner(BaseEstimator):
         ``"logit"`` stays the default: measured as the default, ``"auto"``
         raised the pruned model's ΔEO on 5 of the robustness study's 9
         datasets (Adult 0.111 → 0.352, above ERM's 0.183) for +0.5 accuracy
-        points.
+        points. On rare positives the default's pruned model predicts almost no
+        positives (bank: recall 0.010 against ``"auto"``'s 0.19).
 
         .. versionadded:: 0.2.0
            ``"auto"``.
