@@ -101,10 +101,16 @@ def main(argv=None):
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     options = dict(quick=args.quick, device=args.device, data_home=args.data_home)
-    tasks = [{**config, **options} for config in grid(seeds, args.lambdas, args.betas,
-                                                       args.importances)]  # fmt: skip
-    rows = run_tasks(tasks, run_one, path=args.out, n_jobs=args.n_jobs,
-                     torch_threads=args.threads, desc="fairer tuning")  # fmt: skip
+    configs = grid(seeds, args.lambdas, args.betas, args.importances)
+    tasks = [{**config, **options} for config in configs]
+    rows = run_tasks(
+        tasks,
+        run_one,
+        path=args.out,
+        n_jobs=args.n_jobs,
+        torch_threads=args.threads,
+        desc="fairer tuning",
+    )
     runs = pd.DataFrame([row for row in rows if not row["error"]])
     summary = runs.groupby(SETTING, dropna=False)
     print(summary[["val_ap", "val_dp_prob", "test_ap", "test_dp_prob"]].agg(["mean", "std"])
