@@ -28,6 +28,7 @@ from .benchmarks import (
     REPRODUCTIONS,
     StudyNotInstalledError,
     compare,
+    compare_many,
     plot_pareto,
     resolve_study,
     study_available,
@@ -144,17 +145,17 @@ def _show_bar(args) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _reporter(args, log, gap: str):
+def _reporter(args, log, gap: str, prefix: str = ""):
     """Log each finished run (when no progress bar shows it)."""
 
     def report(row: dict) -> None:
         if args.quiet or _show_bar(args):
             return
         if row.get("error"):
-            log(f"{row['method']} seed {row['seed']}: FAILED {row['error']}")
+            log(f"{prefix}{row['method']} seed {row['seed']}: FAILED {row['error']}")
             return
         log(
-            f"{row['method']} seed {row['seed']}: AP {row['ap']:.3f} acc {row['acc']:.3f} "
+            f"{prefix}{row['method']} seed {row['seed']}: AP {row['ap']:.3f} acc {row['acc']:.3f} "
             f"{gap} {row[gap]:.3f} ({row['fit_time']:.0f} s)"
         )
 
@@ -337,33 +338,52 @@ def _reproduce_study(name: str, study, args, seeds) -> dict:
     return json.loads(table.reset_index().to_json(orient="records"))
 
 
-def _reproduce_comparison(name: str, args, seeds, log) -> dict:
-    """Run one comparison spec through :func:`compare`; print and write it beside the paper's."""
+def _comparison_grid(name: str, args, seeds) -> dict:
+    """The :func:`~skfairnn.benchmarks.compare_tasks` arguments of comparison ``name``."""
     spec = REPRODUCTIONS[name]
-    methods = [m for m in spec["methods"] if m in METHODS]
-    missing = sorted(set(spec["methods"]) - set(methods))
+    return dict(
+        dataset=spec["dataset"],
+        methods=[m for m in spec["methods"] if m in METHODS],
+        constraint=spec["constraint"],
+        seeds=seeds,
+        quick=args.quick,
+        data_home=args.data_home,
+        selection=spec["selection"],
+        device=args.device,
+    )
+
+
+def _report_comparison(name: str, results: pd.DataFrame, args, log) -> dict:
+    """Print and write one comparison's table beside the paper's; return it as JSON."""
+    spec = REPRODUCTIONS[name]
     print(f"\n== {name}: {spec['paper']}")
+    missing = sorted(set(spec["methods"]) - set(METHODS))
     if missing:
         print(f"   (not registered, skipped: {', '.join(missing)})")
-    with _backend(args):
-        results = compare(
-            spec["dataset"],
-            methods,
-            constraint=spec["constraint"],
-            seeds=seeds,
-            quick=args.quick,
-            data_home=args.data_home,
-            selection=spec["selection"],
-            device=args.device,
-            progress=_reporter(args, log, spec["columns"][-1]),
-            **_run_options(args, name),
-        )
     _report_failures(results, log)
     summary = summarize(results, columns=tuple(spec["columns"]) + ("fit_time",))
     table = _published_table(spec, summary)
     print(table.to_string())
     _write(results, summary, Path(args.out), name, spec["columns"][-1], spec["paper"])
     return table.to_dict(orient="index")
+
+
+def _run_comparisons(names: list[str], args, seeds, log) -> dict[str, pd.DataFrame]:
+    """All comparisons of ``names`` as one pool of runs (:func:`compare_many`)."""
+    if not names:
+        return {}
+    gaps = {name: REPRODUCTIONS[name]["columns"][-1] for name in names}
+    reporters = {name: _reporter(args, log, gaps[name], f"{name}: ") for name in names}
+    with _backend(args):
+        return compare_many(
+            {name: _comparison_grid(name, args, seeds) for name in names},
+            out=args.out,
+            n_jobs=args.n_jobs,
+            torch_threads=args.threads,
+            resume=not args.fresh,
+            progress=lambda name, row: reporters[name](row),
+            progress_bar=_show_bar(args),
+        )
 
 
 def _run_reproduce(args, log) -> int:
@@ -379,14 +399,17 @@ def _run_reproduce(args, log) -> int:
     if studies is None:
         return 2
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    start = time.perf_counter()
+    comparisons = _run_comparisons([n for n in names if n not in studies], args, seeds, log)
     report = {
         name: _reproduce_study(name, studies[name], args, seeds)
         if name in studies
-        else _reproduce_comparison(name, args, seeds, log)
+        else _report_comparison(name, comparisons[name], args, log)
         for name in names
     }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "reproduce.json").write_text(json.dumps(report, indent=2))
+    log(f"reproduce: {len(names)} experiment(s) in {time.perf_counter() - start:.0f} s")
     return 0
 
 

@@ -12,7 +12,7 @@ code is the separate ``skfairnn-benchmarks`` project (``pip install
 (:func:`resolve_study`). Nothing here imports matplotlib until a plot is drawn.
 """
 
-from ._compare import compare, drop_failed, plot_pareto, summarize
+from ._compare import compare, compare_many, compare_tasks, drop_failed, plot_pareto, summarize
 from ._data import load_protocol_data
 from ._protocol import (
     EpochEvaluator,
@@ -43,6 +43,8 @@ __all__ = [
     "StudyNotInstalledError",
     "balanced_sampling",
     "compare",
+    "compare_many",
+    "compare_tasks",
     "decision_metrics",
     "decisions",
     "drop_failed",

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,10 +13,18 @@ import pandas as pd
 
 from ._data import load_protocol_data
 from ._protocol import SELECTIONS, evaluate
-from ._runs import run_tasks
-from .methods import METHODS
+from ._runs import read_rows, run_tasks, task_key
+from .methods import METHODS, RELATIVE_FIT_COST
 
-__all__ = ["SUMMARY_COLUMNS", "compare", "drop_failed", "plot_pareto", "summarize"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "compare",
+    "compare_many",
+    "compare_tasks",
+    "drop_failed",
+    "plot_pareto",
+    "summarize",
+]
 
 SUMMARY_COLUMNS = ("ap", "acc", "dp", "eo", "fit_time")
 
@@ -131,13 +140,60 @@ def compare(
         For an unknown method or a ``selection`` not in
         :data:`~skfairnn.benchmarks._protocol.SELECTIONS`.
     """
+    tasks = compare_tasks(
+        dataset,
+        methods,
+        constraint=constraint,
+        seeds=seeds,
+        quick=quick,
+        data_home=data_home,
+        selection=selection,
+        device=device,
+        overrides=overrides,
+    )
+    rows = run_tasks(
+        tasks,
+        run_compare_task,
+        path=path,
+        n_jobs=n_jobs,
+        torch_threads=torch_threads,
+        resume=resume,
+        progress=progress_bar,
+        describe=_describe,
+        desc=f"{dataset} {constraint}",
+        on_row=progress,
+    )
+    return _results_frame(rows)
+
+
+def compare_tasks(
+    dataset: str = "adult",
+    methods: Sequence[str] = ("erm", "oversample", "fairreg"),
+    *,
+    constraint: str = "equalized_odds",
+    seeds: int | Sequence[int] = 3,
+    quick: bool = False,
+    data_home=None,
+    selection: str = "hard",
+    device: str | None = None,
+    overrides: dict | None = None,
+) -> list[dict]:
+    """The runs of :func:`compare` (same arguments), as :func:`run_compare_task` tasks.
+
+    Seed-major: every method of seed 0, then seed 1, ...
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or ``selection``.
+    """
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {selection!r}.")
     for name in methods:
         _factory(name)
     settings = {**(overrides or {}), **({"device": device} if device is not None else {})}
     seeds = range(seeds) if isinstance(seeds, int) else seeds
-    tasks = [
+    return [
         {
             "dataset": dataset,
             "method": name,
@@ -151,18 +207,112 @@ def compare(
         for seed in seeds
         for name in methods
     ]
-    rows = run_tasks(
-        tasks,
+
+
+def compare_many(
+    comparisons: Mapping[str, dict],
+    *,
+    out,
+    n_jobs: int | None = None,
+    torch_threads: int | None = None,
+    resume: bool = True,
+    progress=None,
+    progress_bar: bool | None = False,
+) -> dict[str, pd.DataFrame]:
+    """Run several :func:`compare` grids as one pool of runs; one results table per grid.
+
+    ``skfairnn reproduce`` runs its comparisons through here. Compared with
+    one :func:`compare` call after another:
+
+    * every worker stays busy until the last run of the last grid (each grid
+      no longer waits for its slowest run before the next one starts), and
+      the long runs start first (``cost`` of :func:`run_tasks`, from
+      :data:`~skfairnn.benchmarks.methods.RELATIVE_FIT_COST`);
+    * a run that several grids share (ERM on Adult for the GCM, RUNNER and
+      baselines tables) runs once.
+
+    Each grid's rows go to ``out/<name>_runs.jsonl`` as they finish, the
+    file that ``compare(..., path=...)`` writes, so a run already in a
+    grid's file is not repeated (``resume``), and the tables are those that
+    :func:`compare` gives for each grid.
+
+    Parameters
+    ----------
+    comparisons : mapping of str to dict
+        Grid name to the keyword arguments of :func:`compare_tasks`.
+    out : path
+        Folder of the per-grid JSONL files.
+    n_jobs, torch_threads, progress_bar :
+        As in :func:`compare`.
+    resume : bool, default=True
+        Reuse the rows already in the grids' files (``False`` deletes them).
+    progress : callable, default=None
+        ``(name, row) -> None`` for each new row, once per grid holding it.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Each grid's table, rows in its task order (as :func:`compare`).
+    """
+    out = Path(out)
+    grids = {name: compare_tasks(**kwargs) for name, kwargs in comparisons.items()}
+    paths = {name: out / f"{name}_runs.jsonl" for name in grids}
+    holders: dict[str, list[str]] = {}  # task key -> the grids that list it
+    for name, tasks in grids.items():
+        for key in dict.fromkeys(task_key(task) for task in tasks):
+            holders.setdefault(key, []).append(name)
+    done: dict[str, dict] = {}
+    for path in paths.values():
+        if not resume:
+            path.unlink(missing_ok=True)
+            continue
+        for row in read_rows(path):
+            if row.get("task_key") in holders and not row.get("error"):
+                done.setdefault(row["task_key"], row)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {name: {row.get("task_key") for row in read_rows(p)} for name, p in paths.items()}
+    for key, row in done.items():  # a shared run found in one grid's file fills the others
+        for name in holders[key]:
+            if key not in written[name]:
+                _append(paths[name], row)
+
+    def record(row: dict) -> None:
+        for name in holders[row["task_key"]]:
+            _append(paths[name], row)
+            if progress is not None:
+                progress(name, row)
+
+    unique = list({task_key(task): task for tasks in grids.values() for task in tasks}.values())
+    todo = [task for task in unique if task_key(task) not in done]
+    for row in run_tasks(
+        todo,
         run_compare_task,
-        path=path,
         n_jobs=n_jobs,
         torch_threads=torch_threads,
-        resume=resume,
         progress=progress_bar,
         describe=_describe,
-        desc=f"{dataset} {constraint}",
-        on_row=progress,
-    )
+        desc="reproduce",
+        on_row=record,
+        cost=_expected_cost,
+    ):
+        done[row["task_key"]] = row
+    return {
+        name: _results_frame([done[task_key(t)] for t in tasks if task_key(t) in done])
+        for name, tasks in grids.items()
+    }
+
+
+def _expected_cost(task: dict) -> float:
+    return RELATIVE_FIT_COST.get(task["method"], 1.0)
+
+
+def _append(path: Path, row: dict) -> None:
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+def _results_frame(rows: list[dict]) -> pd.DataFrame:
+    """Result rows as the table :func:`compare` returns (task bookkeeping dropped)."""
     drop = ("dataset", "constraint", "quick", "selection", "overrides", "data_home", "task_key")
     return pd.DataFrame([{k: v for k, v in row.items() if k not in drop} for row in rows])
 

@@ -185,6 +185,7 @@ def run_tasks(
     describe: Callable[[dict], str] | None = None,
     desc: str | None = None,
     on_row: Callable[[dict], None] | None = None,
+    cost: Callable[[dict], float] | None = None,
 ) -> list[dict]:
     """Run ``function(task)`` for every task; return the rows in task order.
 
@@ -215,6 +216,12 @@ def run_tasks(
         Label of the bar.
     on_row : callable, default=None
         Called with each new row as it arrives.
+    cost : callable, default=None
+        ``task -> number``, a task's expected run time (any unit). The runs
+        are dispatched in decreasing cost (ties in task order), so that on
+        several workers the long runs start first instead of finishing alone
+        at the end of the grid. Scheduling only: the rows and their order
+        are the same with or without it.
     """
     keys = [task_key(task) for task in tasks]
     if len(set(keys)) != len(keys):
@@ -227,6 +234,8 @@ def run_tasks(
     elif path is not None:
         Path(path).unlink(missing_ok=True)
     todo = [task for task, key in zip(tasks, keys) if key not in done]
+    if cost is not None:
+        todo.sort(key=cost, reverse=True)  # stable: equal costs keep the task order
     ray_backend = _active_ray_backend() if todo else None
     if ray_backend is not None:
         backend, context_jobs = ray_backend

@@ -343,3 +343,77 @@ def test_cli_runs_csv_is_the_same_sequential_in_processes_and_on_dask(tmp_path):
     frames = [pd.read_csv(tmp_path / run / csv) for run in ("seq", "par", "dask")]
     for frame in frames[1:]:
         pd.testing.assert_frame_equal(_comparable(frames[0]), _comparable(frame))
+
+
+# ------------------------------------------------------------ several grids, one pool
+def _count_fits(monkeypatch, name):
+    """Count the fits of registry entry ``name`` (runs are in this process: sequential)."""
+    calls = []
+    factory = METHODS[name]
+
+    def counted(constraint, random_state, quick):
+        calls.append((constraint, random_state))
+        return factory(constraint, random_state, quick)
+
+    monkeypatch.setitem(METHODS, name, counted)
+    return calls
+
+
+def test_compare_many_runs_a_shared_run_once_and_gives_each_grid_its_compare_table(
+    tmp_path, monkeypatch
+):
+    from skfairnn.benchmarks import compare_many
+
+    grids = {
+        "a": dict(dataset="german", methods=["erm", "fairreg"], seeds=[0], quick=True),
+        "b": dict(dataset="german", methods=["erm"], seeds=[0, 1], quick=True),
+    }
+    erm_fits = _count_fits(monkeypatch, "erm")
+    tables = compare_many(grids, out=tmp_path, torch_threads=1)
+    assert len(erm_fits) == 2  # seed 0 is shared by both grids: fitted once, not twice
+    for name, kwargs in grids.items():
+        alone = compare(**kwargs, torch_threads=1)
+        pd.testing.assert_frame_equal(_comparable(tables[name]), _comparable(alone))
+        rows = [
+            json.loads(line) for line in (tmp_path / f"{name}_runs.jsonl").read_text().splitlines()
+        ]
+        assert sorted((r["method"], r["seed"]) for r in rows) == sorted(
+            (m, s) for s in kwargs["seeds"] for m in kwargs["methods"]
+        )
+
+
+def test_compare_many_resumes_from_any_grid_file(tmp_path, monkeypatch):
+    from skfairnn.benchmarks import compare_many
+
+    one = {"a": dict(dataset="german", methods=["erm"], seeds=[0], quick=True)}
+    compare_many(one, out=tmp_path, torch_threads=1)
+    erm_fits = _count_fits(monkeypatch, "erm")
+    both = {**one, "b": dict(dataset="german", methods=["erm"], seeds=[0], quick=True)}
+    tables = compare_many(both, out=tmp_path, torch_threads=1)
+    assert erm_fits == []  # grid b's run was found in grid a's file
+    assert (tmp_path / "b_runs.jsonl").read_text() == (tmp_path / "a_runs.jsonl").read_text()
+    pd.testing.assert_frame_equal(tables["a"], tables["b"])
+    compare_many(both, out=tmp_path, torch_threads=1, resume=False)
+    assert len(erm_fits) == 1 and len((tmp_path / "b_runs.jsonl").read_text().splitlines()) == 1
+
+
+_STARTED = []
+
+
+def _record_start(task):
+    _STARTED.append(task["run"])
+    return {"started": len(_STARTED)}
+
+
+def test_run_tasks_starts_the_costly_runs_first_and_returns_rows_in_task_order():
+    from skfairnn.benchmarks import run_tasks
+
+    _STARTED.clear()
+    tasks = [{"run": 0, "cost": 1}, {"run": 1, "cost": 5}, {"run": 2, "cost": 1},
+             {"run": 3, "cost": 3}]  # fmt: skip
+    rows = run_tasks(tasks, _record_start, cost=lambda task: task["cost"])
+    assert _STARTED == [1, 3, 0, 2]  # decreasing cost; ties keep the task order
+    assert [row["run"] for row in rows] == [0, 1, 2, 3]
+    _STARTED.clear()
+    run_tasks(tasks, _record_start)
+    assert _STARTED == [0, 1, 2, 3]
