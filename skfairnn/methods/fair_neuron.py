@@ -225,8 +225,7 @@ class FairNeuronClassifier(FairNetClassifier):
     }
     _requires_groups = False
     _eager_step_reason = (
-        "its path analysis traces the module's nn.Linear layers, which the compiled "
-        "module hides"
+        "its path analysis traces the module's nn.Linear layers, which the compiled module hides"
     )
 
     def __init__(
