@@ -8,7 +8,7 @@ the list is never written out by hand.
 
 from ._base import FairBatch, FairNetClassifier
 from ._penalty import FairPenaltyClassifier
-from .exceptions import CollapseWarning, FairnessWarning, InfluenceSolveWarning
+from .exceptions import CollapseWarning, CompileWarning, FairnessWarning, InfluenceSolveWarning
 from .utils.discovery import all_estimators as _all_estimators
 
 __version__ = "0.2.0.dev0"
@@ -22,6 +22,7 @@ __all__ = [
     "FairPenaltyClassifier",
     "FairnessWarning",
     "CollapseWarning",
+    "CompileWarning",
     "InfluenceSolveWarning",
     *_ESTIMATORS,
 ]

@@ -46,9 +46,10 @@ from torch import nn
 
 from ._batches import EvaluationBatches, FairDataset, TrainingBatches
 from ._callbacks import FiniteLoss, StepLog
+from ._compile import compile_problem, compiled_function, is_compiled
 from ._decision import PRIOR_CORRECTIONS, DecisionRule
 from ._forward import TrainingForward
-from .exceptions import FairnessWarning
+from .exceptions import CompileWarning, FairnessWarning
 from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_features
 from .modules import MLP, as_logits
 from .sampling import SAMPLING_OPTIONS, label_prior, resolve_sampling
@@ -62,6 +63,7 @@ _MSG_NO_GROUPS = (
     "fairness term (plain empirical risk minimisation). Pass sensitive_features=... "
     "(with metadata routing enabled inside a Pipeline/GridSearchCV) to train fairly."
 )
+_MSG_EAGER = "{name}: compile=True is ignored and the network trains eagerly: {reason}."
 _MSG_FIT_PARAMS = (
     "{name}.partial_fit got unexpected keyword arguments {names}; it takes "
     "sensitive_features and sample_weight."
@@ -98,6 +100,17 @@ def _to_numpy(X):
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
     return X
+
+
+def _on_device(value, device) -> torch.Tensor:
+    """``value`` as a tensor on ``device``: ``Tensor.to`` for tensors, skorch's ``to_tensor`` else.
+
+    The training batches are tensors already on the device; ``to_tensor``'s
+    type dispatch costs more than the no-op move in every step.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    return to_tensor(value, device=device)
 
 
 def _dense_float32(X) -> np.ndarray:
@@ -202,6 +215,20 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         ``"cuda"`` trains on the GPU.
     warm_start : bool, default=False
         Continue training an already fitted network on ``fit``.
+    compile : bool, default=False
+        skorch's option: compile ``module_`` and ``criterion_`` with
+        ``torch.compile`` when the network is initialised (``compile__*``
+        are its keyword arguments, e.g. ``compile__mode="reduce-overhead"``
+        for CUDA graphs, ``compile__backend=...``); a compiled network also
+        runs the penalty's tensor code compiled (FairReg's gap). It saves
+        kernel launches where a small model's step is bound by them (a GPU);
+        the first steps pay for compiling. Where compiling cannot work the
+        network trains eagerly with a
+        :class:`~skfairnn.exceptions.CompileWarning`: no C++ compiler
+        (inductor on the CPU) or Triton (on CUDA), and methods whose step
+        differentiates through gradients (GCM, FAIRER, Fair Mixup) or
+        records activations (RUNNER). With fused Adam
+        (``optimizer__fused=True``) the optimiser step is one launch too.
     iterator_train : class, default=TrainingBatches
         skorch's training iterator: :class:`~skfairnn._batches.TrainingBatches`
         draws the ``sampling`` batches from the data ``fit`` packs;
@@ -250,6 +277,9 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     _requires_groups = True
     #: the parameters that weigh the method's fairness terms (all 0: plain ERM)
     _fairness_weights: tuple[str, ...] = ()
+    #: why ``torch.compile`` cannot capture the method's training step (``compile``
+    #: is then ignored with a CompileWarning); ``None``: it can
+    _eager_step_reason: str | None = None
 
     def __init__(
         self,
@@ -344,19 +374,76 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The task loss, weighted by the batch's ``sample_weight`` when ``X`` carries it."""
         logits = as_logits(y_pred)
-        target = to_tensor(y_true, device=logits.device).to(logits.dtype)
+        target = _on_device(y_true, logits.device).to(logits.dtype)
         per_row = self.criterion_(logits, target)
         if isinstance(X, Mapping) and "sample_weight" in X:
-            return (per_row * to_tensor(X["sample_weight"], device=logits.device)).mean()
+            return (per_row * _on_device(X["sample_weight"], logits.device)).mean()
         return per_row.mean()
+
+    def compiled(self, fn):
+        """``fn`` compiled with the network's ``compile__*`` settings when ``module_`` is compiled.
+
+        For the tensor code of a penalty (a function of tensors and Python
+        constants, e.g. :func:`~skfairnn.gaps.fairness_gap`): with
+        ``compile=True`` it runs as one compiled graph instead of many small
+        kernels; otherwise ``fn`` itself is returned. The compiled wrapper is
+        kept at module level (:func:`~skfairnn._compile.compiled_function`),
+        not on the estimator.
+        """
+        if not is_compiled(getattr(self, "module_", None)):
+            return fn
+        return compiled_function(fn, self.get_params_for("compile"))
+
+    def torch_compile(self, module, name):
+        """skorch's ``torch.compile`` of ``module``, or ``module`` itself where it cannot work.
+
+        Where :func:`~skfairnn._compile.compile_problem` names something
+        missing, or the method's step cannot be captured
+        (``_eager_step_reason``), the module stays eager and a
+        :class:`~skfairnn.exceptions.CompileWarning` (once, for ``module``)
+        says why.
+        """
+        if not self.compile:
+            return module
+        reason = self._eager_step_reason or compile_problem(
+            self.device, self.get_params_for("compile")
+        )
+        if reason is None:
+            return super().torch_compile(module, name)
+        if name == "module":
+            warnings.warn(
+                _MSG_EAGER.format(name=type(self).__name__, reason=reason),
+                CompileWarning,
+                stacklevel=2,
+            )
+        return module
+
+    def _set_training(self, training=True):
+        """skorch's train/eval switch, skipped where every module is already in that mode.
+
+        skorch calls it at every step; ``nn.Module.train`` walks and sets
+        every submodule, a Python cost comparable to a small model's
+        launches. Checking the flags first leaves the modes as skorch sets
+        them and costs a fraction of that.
+        """
+        names = [*self._modules, *self._criteria]
+        modules = [getattr(self, name + "_", None) for name in names]
+        if all(
+            sub.training == training
+            for module in modules
+            if isinstance(module, nn.Module)
+            for sub in module.modules()
+        ):
+            return
+        super()._set_training(training)
 
     def _fair_batch(self, Xi, yi) -> FairBatch:
         device = self.device
         return FairBatch(
-            X=to_tensor(Xi["X"], device=device),
-            y=to_tensor(yi, device=device).to(torch.float32),
-            group=to_tensor(Xi["group"], device=device),
-            sample_weight=to_tensor(Xi["sample_weight"], device=device),
+            X=_on_device(Xi["X"], device),
+            y=_on_device(yi, device).to(torch.float32),
+            group=_on_device(Xi["group"], device),
+            sample_weight=_on_device(Xi["sample_weight"], device),
             n_groups=self.n_groups_,
         )
 

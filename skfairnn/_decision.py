@@ -44,7 +44,6 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
 from ._batches import FairDataset, observed_rows, training_tensors
@@ -60,6 +59,7 @@ __all__ = [
     "match_rate_offset",
     "max_accuracy_offset",
     "prior_shift_offset",
+    "ranking_auc",
 ]
 
 PRIOR_CORRECTIONS = ("prior_shift", "match_rate", "max_accuracy")
@@ -127,6 +127,30 @@ def max_accuracy_offset(logits: np.ndarray, y: np.ndarray) -> float:
     distance = np.abs(rates - np.mean(labels == 1))
     closest = candidates[distance == distance.min()]
     return float(-cuts[closest[np.argmin(np.abs(cuts[closest]))]])
+
+
+def ranking_auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC of ``scores`` against the 0/1 labels ``y`` (both classes present).
+
+    The Mann–Whitney statistic with average ranks for tied scores, which is
+    the value of :func:`sklearn.metrics.roc_auc_score` (to rounding) at a
+    fraction of its cost: one sort and no input validation. The decision
+    rule records it every epoch, where ``roc_auc_score`` cost as much as a
+    GPU epoch's batches of a small model.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(y) == 1
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    first = np.concatenate([[True], sorted_scores[1:] != sorted_scores[:-1]])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(scores)))
+    average_rank = starts + (counts + 1) / 2  # 1-based rank shared by each run of ties
+    ranks = average_rank[np.cumsum(first) - 1]
+    n_pos = int(positive.sum())
+    n_neg = len(scores) - n_pos
+    rank_sum = ranks[positive[order]].sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def is_collapsed(auc: float, predicted_rate: float) -> bool:
@@ -211,7 +235,7 @@ class DecisionRule(Callback):
             offset = 0.0
         net.decision_offset_ = offset
         both_classes = 0 < y_rows.sum() < len(y_rows)
-        auc = roc_auc_score(y_rows, logits) if both_classes else float("nan")
+        auc = ranking_auc(logits, y_rows) if both_classes else float("nan")
         net.history.record("train_auc", float(auc))
         net.history.record("train_positive_rate", float(np.mean(logits + offset >= 0)))
         net.history.record("decision_offset", offset)

@@ -24,6 +24,15 @@ from .utils._sklearn import Interval, StrOptions
 
 __all__ = ["FairPenaltyClassifier"]
 
+#: why a step with each recording forward stays eager under compile=True
+_EAGER_FORWARDS = {
+    "cells": (
+        "its per-cell gradients are taken with create_graph=True, a double backward "
+        "that torch.compile does not support"
+    ),
+    "activations": "it records activations with hooks on submodules of the compiled module",
+}
+
 
 class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
     r"""Network trained with its task loss plus ``fairness_weight`` times a fairness loss.
@@ -64,6 +73,17 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
     _forward_records: str | None = None
     #: the parameter that must be non-zero for the forward to record them
     _forward_records_when = "fairness_weight"
+
+    @property
+    def _eager_step_reason(self) -> str | None:
+        """Why ``torch.compile`` cannot capture the step: a recording forward, or ``None``.
+
+        The per-cell forward (``"cells"``) exists for per-cell gradients
+        taken with ``create_graph=True`` (GCM, FAIRER), a double backward
+        that ``torch.compile`` does not support; the activation recording
+        (``"activations"``, RUNNER) hooks submodules inside the compiled one.
+        """
+        return _EAGER_FORWARDS.get(self._forward_records)
 
     def __init__(
         self,
@@ -136,12 +156,15 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         """
 
     def relaxed_gap(self, batch: FairBatch, logits: torch.Tensor) -> torch.Tensor:
-        """The relaxed gap of ``constraint`` on the probabilities ``sigmoid(logits)``."""
-        return fairness_gap(
-            self.constraint,
-            torch.sigmoid(logits),
-            batch.y,
-            batch.group,
-            batch.n_groups,
-            batch.sample_weight,
+        """The relaxed gap of ``constraint`` on the probabilities ``sigmoid(logits)``.
+
+        Compiled with the network when ``compile=True`` (:meth:`compiled`).
+        """
+        return self.compiled(proba_gap)(
+            self.constraint, logits, batch.y, batch.group, batch.n_groups, batch.sample_weight
         )
+
+
+def proba_gap(constraint, logits, y, group, n_groups, sample_weight):
+    """:func:`~skfairnn.gaps.fairness_gap` of ``constraint`` on ``sigmoid(logits)``."""
+    return fairness_gap(constraint, torch.sigmoid(logits), y, group, n_groups, sample_weight)

@@ -58,6 +58,10 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         Any :class:`~skfairnn.FairNetClassifier` parameter.
     """
 
+    _eager_step_reason = (
+        "its game step takes two gradients through one graph (retain_graph=True), "
+        "which compiled backward graphs refuse"
+    )
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "adversary_optimizer": [callable],

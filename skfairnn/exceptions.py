@@ -8,6 +8,7 @@ __all__ = [
     "NotFittedError",
     "FairnessWarning",
     "CollapseWarning",
+    "CompileWarning",
     "InfluenceSolveWarning",
 ]
 
@@ -29,6 +30,17 @@ class CollapseWarning(UserWarning):
     parameters to change (``fairness_weight``, ``sampling``,
     ``prior_correction``). Turn it into an error with
     ``warnings.simplefilter("error", CollapseWarning)``.
+    """
+
+
+class CompileWarning(UserWarning):
+    """``compile=True`` was asked for and the network trains eagerly instead.
+
+    Raised when the network is initialised, where ``torch.compile`` cannot
+    run on this machine (no C++ compiler for inductor on the CPU, no Triton
+    on CUDA, an unsupported Python) or cannot capture the method's training
+    step (double backward: GCM, FAIRER, Fair Mixup; activation hooks:
+    RUNNER). The fit itself runs as with ``compile=False``.
     """
 
 

@@ -15,6 +15,7 @@ from skfairnn._decision import (
     match_rate_offset,
     max_accuracy_offset,
     prior_shift_offset,
+    ranking_auc,
 )
 from skfairnn.datasets import make_biased_classification
 from skfairnn.sampling import label_prior
@@ -162,3 +163,13 @@ def test_threshold_wrappers_of_scikit_learn(rare):
     assert tuned.predict(X).shape == y.shape
     assert 0 < tuned.predict(X).mean() < 1
     assert np.isfinite(tuned.best_threshold_)
+
+
+@pytest.mark.parametrize("n, decimals", [(2, 3), (7, 0), (500, 1), (5000, 3)])
+def test_ranking_auc_is_roc_auc_score_with_ties(n, decimals):
+    rng = np.random.default_rng(n)
+    scores = np.round(rng.normal(size=n), decimals)  # decimals=0: mostly ties
+    y = rng.integers(0, 2, n)
+    y[:2] = [0, 1]
+    assert ranking_auc(scores, y) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert ranking_auc(-scores, y) == pytest.approx(1 - roc_auc_score(y, scores), abs=1e-12)

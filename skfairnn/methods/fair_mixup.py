@@ -302,6 +302,10 @@ class FairMixupClassifier(FairPenaltyClassifier):
     (3,)
     """
 
+    _eager_step_reason = (
+        "its penalty differentiates the input gradient of the mixed logits, a double "
+        "backward that torch.compile does not support"
+    )
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="neither")],

@@ -224,6 +224,9 @@ class FairNeuronClassifier(FairNetClassifier):
         "retrain_epochs": [Interval(Integral, 0, None, closed="left"), None],
     }
     _requires_groups = False
+    _eager_step_reason = (
+        "its path analysis traces the module's nn.Linear layers, which the compiled module hides"
+    )
 
     def __init__(
         self,

@@ -93,7 +93,7 @@ class FairRegClassifier(FairPenaltyClassifier):
         """Relaxed gap of the batch's probabilities (or logits; see class docstring)."""
         if self.gap_scale == "proba":
             return self.relaxed_gap(batch, forward.logits)
-        return fairness_gap(
+        return self.compiled(fairness_gap)(
             self.constraint,
             forward.logits,
             batch.y,
