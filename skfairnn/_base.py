@@ -84,6 +84,12 @@ class FairBatch:
         Sample weights, normalised to mean 1 over the rows of positive weight.
     n_groups : int
         Number of groups in the training data.
+    host : dict of str to Tensor or None, default=None
+        CPU copies of ``group``, ``y`` and ``sample_weight`` (same keys), when
+        those live on an accelerator: the per-cell forward
+        (:func:`~skfairnn._forward.forward_by_cell`) reads the cells' sizes
+        from them, so the step never waits for the device. ``None``: the
+        tensors above are read (no wait when they are on the CPU).
     """
 
     X: torch.Tensor
@@ -91,6 +97,25 @@ class FairBatch:
     group: torch.Tensor
     sample_weight: torch.Tensor
     n_groups: int
+    host: dict[str, torch.Tensor] | None = None
+
+
+def _host_columns(Xi, yi, *, on_device: bool) -> dict[str, torch.Tensor] | None:
+    """CPU copies of a batch's ``group``, ``y`` and ``sample_weight`` (:attr:`FairBatch.host`).
+
+    :class:`~skfairnn._batches.TrainingBatches` yields them under ``"host"``
+    when the data lives on an accelerator; a batch that arrives on the CPU
+    and is moved by the step is its own host copy. ``None`` when the step
+    runs on the CPU (nothing to wait for) or no host copy came with the batch.
+    """
+    if not on_device:
+        return None
+    if "host" in Xi:
+        return Xi["host"]
+    columns = {"group": Xi["group"], "y": yi, "sample_weight": Xi["sample_weight"]}
+    if all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in columns.values()):
+        return columns
+    return None
 
 
 def _to_numpy(X):
@@ -352,12 +377,14 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     def _fair_batch(self, Xi, yi) -> FairBatch:
         device = self.device
+        group = to_tensor(Xi["group"], device=device)
         return FairBatch(
             X=to_tensor(Xi["X"], device=device),
             y=to_tensor(yi, device=device).to(torch.float32),
-            group=to_tensor(Xi["group"], device=device),
+            group=group,
             sample_weight=to_tensor(Xi["sample_weight"], device=device),
             n_groups=self.n_groups_,
+            host=_host_columns(Xi, yi, on_device=group.device.type != "cpu"),
         )
 
     def _has_fairness_term(self) -> bool:

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
+from .cells import cell_pairs
 
-__all__ = ["cell_losses", "cell_gradients", "mean_cell_scores"]
+__all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
 
 
 def _weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -34,6 +35,34 @@ def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.
         _weighted_mean(criterion(logits, y[rows].to(logits.dtype)), weight[rows])
         for rows, logits in zip(forward.index, forward.logits)
     ]
+
+
+def compared_cells(forward: CellForward, constraint: str) -> CellForward:
+    """The present cells that some pair of :func:`~skfairnn.cells.cell_pairs` compares.
+
+    A cell whose label has no other present group (or that ``constraint``
+    does not compare, e.g. label 0 under equal opportunity) enters no term,
+    so its gradient is not computed.
+    """
+    pairs = cell_pairs(forward.codes, constraint)
+    kept = sorted({position for label in pairs for pair in label for position in pair})
+    if len(kept) == len(forward.codes):
+        return forward
+    return CellForward(
+        [forward.codes[i] for i in kept],
+        [forward.index[i] for i in kept],
+        [forward.logits[i] for i in kept],
+        forward.n_groups,
+    )
+
+
+def host_tensor(values: Sequence, like: torch.Tensor) -> torch.Tensor:
+    """``values`` (host numbers) as a tensor of ``like``'s dtype on its device.
+
+    The copy to an accelerator does not make the host wait for the device
+    (``non_blocking``), as ``torch.tensor(values, device=...)`` would.
+    """
+    return torch.tensor(values, dtype=like.dtype).to(like.device, non_blocking=True)
 
 
 def cell_gradients(

@@ -88,6 +88,22 @@ class TrainingForward:
     records: dict = field(default_factory=dict)
 
 
+def _cell_tally(batch, constraint: str, n_cells: int) -> list[list[int]]:
+    """Per cell, ``[rows of weight 0, rows of positive weight]``, as host integers.
+
+    Counted on the batch's CPU copies (:attr:`~skfairnn.FairBatch.host`) when
+    it has them, so a step on an accelerator does not wait for the device;
+    otherwise on the batch's tensors (one host read, free on the CPU).
+    """
+    host = batch.host
+    if host is None:
+        host = {"group": batch.group, "y": batch.y, "sample_weight": batch.sample_weight}
+    codes, _ = cell_codes(host["group"], host["y"], constraint, batch.n_groups)
+    positive = (host["sample_weight"] > 0).to(codes.dtype)
+    tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells)
+    return tally.view(n_cells, 2).tolist()
+
+
 def forward_by_cell(
     logits_of: Callable[[torch.Tensor], torch.Tensor], batch, constraint: str
 ) -> TrainingForward:
@@ -108,13 +124,10 @@ def forward_by_cell(
         ``logits`` in batch order and ``cells`` with the present cells.
     """
     codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
-    # One host read per batch: each cell's row count and whether it has positive
-    # weight (bincount of code * 2 + [weight > 0]); the rows of every cell, in
-    # ascending order, are consecutive in the stable sort of the codes.
-    positive = (batch.sample_weight > 0).to(codes.dtype)
-    tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells).view(n_cells, 2)
-    tally = tally.tolist()
+    tally = _cell_tally(batch, constraint, n_cells)
     sizes = [unweighted + weighted for unweighted, weighted in tally]
+    # the rows of every cell, in ascending order, are consecutive in the stable
+    # sort of the codes
     order = torch.argsort(codes, stable=True)
     rows_of = torch.split(order, sizes)
     X_of = torch.split(batch.X[order], sizes)
