@@ -103,15 +103,16 @@ class FairBatch:
 def _host_columns(Xi, yi, *, on_device: bool) -> dict[str, torch.Tensor] | None:
     """CPU copies of a batch's ``group``, ``y`` and ``sample_weight`` (:attr:`FairBatch.host`).
 
-    :class:`~skfairnn._batches.TrainingBatches` yields them under ``"host"``
-    when the data lives on an accelerator; a batch that arrives on the CPU
-    and is moved by the step is its own host copy. ``None`` when the step
-    runs on the CPU (nothing to wait for) or no host copy came with the batch.
+    The ones the batch carries under ``"host"`` (what
+    :class:`~skfairnn._batches.TrainingBatches` yields when the data lives on
+    an accelerator); otherwise, for a step on an accelerator, the batch's own
+    columns when they arrive as CPU tensors (the step moves them). ``None``
+    when there are none or nothing has to be waited for (a step on the CPU).
     """
-    if not on_device:
-        return None
     if "host" in Xi:
         return Xi["host"]
+    if not on_device:
+        return None
     columns = {"group": Xi["group"], "y": yi, "sample_weight": Xi["sample_weight"]}
     if all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in columns.values()):
         return columns

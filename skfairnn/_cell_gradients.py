@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
+from ._stacked import StackedCells
 from .cells import cell_pairs
 
 __all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
@@ -48,11 +49,15 @@ def compared_cells(forward: CellForward, constraint: str) -> CellForward:
     kept = sorted({position for label in pairs for pair in label for position in pair})
     if len(kept) == len(forward.codes):
         return forward
+    stacked = forward.stacked
+    if stacked is not None:
+        stacked = StackedCells(stacked.copies, [stacked.slots[i] for i in kept])
     return CellForward(
         [forward.codes[i] for i in kept],
         [forward.index[i] for i in kept],
         [forward.logits[i] for i in kept],
         forward.n_groups,
+        stacked,
     )
 
 
@@ -66,9 +71,27 @@ def host_tensor(values: Sequence, like: torch.Tensor) -> torch.Tensor:
 
 
 def cell_gradients(
-    losses: Sequence[torch.Tensor], params: Sequence[torch.Tensor], *, create_graph: bool = True
+    losses: Sequence[torch.Tensor],
+    params: Sequence[torch.Tensor],
+    *,
+    create_graph: bool = True,
+    cells: CellForward | None = None,
 ) -> list[list[torch.Tensor]]:
-    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use)."""
+    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use).
+
+    ``cells``: the cells the losses belong to (in order). When they were
+    forwarded stacked (:attr:`CellForward.stacked`), one ``autograd.grad``
+    of the summed losses w.r.t. the parameter copies gives all the cells'
+    gradients (each cell's is its slot of the copies' gradients); otherwise
+    one call per cell.
+    """
+    if cells is not None and cells.stacked is not None and losses:
+        copies = [cells.stacked.copies[p] for p in params]
+        grads = torch.autograd.grad(
+            sum(losses), copies, create_graph=create_graph, retain_graph=True,
+            materialize_grads=True,
+        )  # fmt: skip
+        return [[g[slot] for g in grads] for slot in cells.stacked.slots]
     return [
         list(
             torch.autograd.grad(

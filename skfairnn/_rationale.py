@@ -66,7 +66,7 @@ def scaled_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_matrix(rows: torch.Tensor) -> torch.Tensor:
-    """:func:`scaled_cosine` of every pair of rows of ``rows`` (shape ``(k, d)``), as ``(k, k)``.
+    r""":func:`scaled_cosine` of every pair of rows of ``rows`` (shape ``(k, d)``), as ``(k, k)``.
 
     Each row is scaled as in :func:`scaled_cosine`; entry ``(a, b)`` is then
     :math:`G_{ab} / \sqrt{(G_{aa} + \epsilon)(G_{bb} + \epsilon)}` with

@@ -247,7 +247,7 @@ class FairerClassifier(FairPenaltyClassifier):
         if not cells.codes:  # no label has two cells of positive weight
             return weights[0].sum() * 0.0
         losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
-        grads = cell_gradients(losses, weights)
+        grads = cell_gradients(losses, weights, cells=cells)
         importances = [  # per layer, one row per cell
             cell_taylor_importances(w, torch.stack(layer), self.importance)
             for w, layer in zip(weights, zip(*grads))

@@ -383,7 +383,7 @@ class GCMClassifier(FairPenaltyClassifier):
             scales = contribution_scales(cells, batch.sample_weight).to(losses[0].dtype)
             position = {code: i for i, code in enumerate(cells.codes)}
             losses = [scales[position[code]] * loss for code, loss in zip(compared.codes, losses)]
-        grads = cell_gradients(losses, params)
+        grads = cell_gradients(losses, params, cells=compared)
         flat = torch.cat([g.reshape(-1) for cell in grads for g in cell])
         magnitudes = MAGNITUDES[self.magnitude](flat.view(len(grads), -1))  # (cell, element)
         means = mean_cell_scores(compared, batch.sample_weight)
