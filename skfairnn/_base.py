@@ -86,6 +86,12 @@ class FairBatch:
         Sample weights, normalised to mean 1 over the rows of positive weight.
     n_groups : int
         Number of groups in the training data.
+    host : dict of str to Tensor or None, default=None
+        CPU copies of ``group``, ``y`` and ``sample_weight`` (same keys), when
+        those live on an accelerator: the per-cell forward
+        (:func:`~skfairnn._forward.forward_by_cell`) reads the cells' sizes
+        from them, so the step never waits for the device. ``None``: the
+        tensors above are read (no wait when they are on the CPU).
     """
 
     X: torch.Tensor
@@ -93,6 +99,26 @@ class FairBatch:
     group: torch.Tensor
     sample_weight: torch.Tensor
     n_groups: int
+    host: dict[str, torch.Tensor] | None = None
+
+
+def _host_columns(Xi, yi, *, on_device: bool) -> dict[str, torch.Tensor] | None:
+    """CPU copies of a batch's ``group``, ``y`` and ``sample_weight`` (:attr:`FairBatch.host`).
+
+    The ones the batch carries under ``"host"`` (what
+    :class:`~skfairnn._batches.TrainingBatches` yields when the data lives on
+    an accelerator); otherwise, for a step on an accelerator, the batch's own
+    columns when they arrive as CPU tensors (the step moves them). ``None``
+    when there are none or nothing has to be waited for (a step on the CPU).
+    """
+    if "host" in Xi:
+        return Xi["host"]
+    if not on_device:
+        return None
+    columns = {"group": Xi["group"], "y": yi, "sample_weight": Xi["sample_weight"]}
+    if all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in columns.values()):
+        return columns
+    return None
 
 
 def _to_numpy(X):
@@ -439,12 +465,14 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
 
     def _fair_batch(self, Xi, yi) -> FairBatch:
         device = self.device
+        group = _on_device(Xi["group"], device)
         return FairBatch(
             X=_on_device(Xi["X"], device),
             y=_on_device(yi, device).to(torch.float32),
-            group=_on_device(Xi["group"], device),
+            group=group,
             sample_weight=_on_device(Xi["sample_weight"], device),
             n_groups=self.n_groups_,
+            host=_host_columns(Xi, yi, on_device=group.device.type != "cpu"),
         )
 
     def _has_fairness_term(self) -> bool:

@@ -124,21 +124,33 @@ def training_tensors(dataset) -> tuple[dict, torch.Tensor | None, FairDataset | 
     return tensors, (None if y is None else torch.as_tensor(np.asarray(y))), None
 
 
-def _cut(tensors: dict, y, index_sampler, *, inputs_only: bool):
+def _cut(tensors: dict, y, index_sampler, *, inputs_only: bool, host: dict | None = None):
     device = tensors["X"].device
-    for index in index_sampler:
-        index = index.to(device)
+    for host_index in index_sampler:
+        index = _to_device(host_index, device)
         y_batch = None if y is None else y[index]
         if inputs_only:
             yield tensors["X"][index], y_batch
-        else:
-            yield {key: value[index] for key, value in tensors.items()}, y_batch
+            continue
+        batch = {key: value[index] for key, value in tensors.items()}
+        if host is not None:
+            batch["host"] = {key: value[host_index] for key, value in host.items()}
+        yield batch, y_batch
+
+
+def _to_device(index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``index`` on ``device``; to CUDA through pinned memory, so the host does not wait."""
+    if device.type == "cuda" and index.device.type == "cpu":
+        return index.pin_memory().to(device, non_blocking=True)
+    return index.to(device)
 
 
 class TrainingBatches:
     """skfairnn's default ``iterator_train``: sampled batches with groups and weights.
 
-    Yields ``({"X", "group", "sample_weight"}, y)``.
+    Yields ``({"X", "group", "sample_weight"}, y)``; when the data lives on an
+    accelerator, the dict also holds ``"host"``: CPU copies of the batch's
+    ``group``, ``y`` and ``sample_weight`` (:attr:`~skfairnn.FairBatch.host`).
 
     Parameters
     ----------
@@ -158,21 +170,29 @@ class TrainingBatches:
                 f"{type(dataset).__name__}. Call fit(X, y, sensitive_features=...)."
             )
         generator = None if source.seed is None else torch.Generator().manual_seed(source.seed + 1)
+        host = {
+            "group": self.tensors["group"].cpu(),
+            "y": self.y.cpu(),
+            "sample_weight": self.tensors["sample_weight"].cpu(),
+        }
         self.index_sampler = make_batch_sampler(
             source.sampling,
-            groups=self.tensors["group"].cpu().numpy(),
-            y=self.y.cpu().numpy(),
+            groups=host["group"].numpy(),
+            y=host["y"].numpy(),
             batch_size=batch_size,
             generator=generator,
             n_batches=source.n_batches,
-            sample_weight=self.tensors["sample_weight"].cpu().numpy(),
+            sample_weight=host["sample_weight"].numpy(),
         )
+        # batches cut on an accelerator carry CPU copies of these columns
+        # (FairBatch.host), from which the per-cell forward reads the cell sizes
+        self.host = None if self.tensors["X"].device.type == "cpu" else host
 
     def __len__(self) -> int:
         return len(self.index_sampler)
 
     def __iter__(self):
-        return _cut(self.tensors, self.y, self.index_sampler, inputs_only=False)
+        return _cut(self.tensors, self.y, self.index_sampler, inputs_only=False, host=self.host)
 
 
 class EvaluationBatches:

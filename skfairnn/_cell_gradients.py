@@ -19,8 +19,10 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
+from ._stacked import StackedCells
+from .cells import cell_pairs
 
-__all__ = ["cell_losses", "cell_gradients", "mean_cell_scores"]
+__all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
 
 
 def _weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -36,10 +38,60 @@ def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.
     ]
 
 
+def compared_cells(forward: CellForward, constraint: str) -> CellForward:
+    """The present cells that some pair of :func:`~skfairnn.cells.cell_pairs` compares.
+
+    A cell whose label has no other present group (or that ``constraint``
+    does not compare, e.g. label 0 under equal opportunity) enters no term,
+    so its gradient is not computed.
+    """
+    pairs = cell_pairs(forward.codes, constraint)
+    kept = sorted({position for label in pairs for pair in label for position in pair})
+    if len(kept) == len(forward.codes):
+        return forward
+    stacked = forward.stacked
+    if stacked is not None:
+        stacked = StackedCells(stacked.copies, [stacked.slots[i] for i in kept])
+    return CellForward(
+        [forward.codes[i] for i in kept],
+        [forward.index[i] for i in kept],
+        [forward.logits[i] for i in kept],
+        forward.n_groups,
+        stacked,
+    )
+
+
+def host_tensor(values: Sequence, like: torch.Tensor) -> torch.Tensor:
+    """``values`` (host numbers) as a tensor of ``like``'s dtype on its device.
+
+    The copy to an accelerator does not make the host wait for the device
+    (``non_blocking``), as ``torch.tensor(values, device=...)`` would.
+    """
+    return torch.tensor(values, dtype=like.dtype).to(like.device, non_blocking=True)
+
+
 def cell_gradients(
-    losses: Sequence[torch.Tensor], params: Sequence[torch.Tensor], *, create_graph: bool = True
+    losses: Sequence[torch.Tensor],
+    params: Sequence[torch.Tensor],
+    *,
+    create_graph: bool = True,
+    cells: CellForward | None = None,
 ) -> list[list[torch.Tensor]]:
-    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use)."""
+    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use).
+
+    ``cells``: the cells the losses belong to (in order). When they were
+    forwarded stacked (:attr:`CellForward.stacked`), one ``autograd.grad``
+    of the summed losses w.r.t. the parameter copies gives all the cells'
+    gradients (each cell's is its slot of the copies' gradients); otherwise
+    one call per cell.
+    """
+    if cells is not None and cells.stacked is not None and losses:
+        copies = [cells.stacked.copies[p] for p in params]
+        grads = torch.autograd.grad(
+            sum(losses), copies, create_graph=create_graph, retain_graph=True,
+            materialize_grads=True,
+        )  # fmt: skip
+        return [[g[slot] for g in grads] for slot in cells.stacked.slots]
     return [
         list(
             torch.autograd.grad(

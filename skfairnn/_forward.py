@@ -16,7 +16,9 @@ forward with one of the two forwards here:
   about one backward of the batch (asking each cell's gradient of one shared
   full-batch graph would cost one full backward *per cell*). It is also what
   the authors' code does; with batch normalisation, statistics are then per
-  cell.
+  cell. For networks whose rows do not interact, the cells go through the
+  network at once instead, with one parameter copy per cell
+  (:mod:`skfairnn._stacked`), which gives the same per-cell graphs.
 * :func:`forward_recording` forwards the batch once while recording the
   activations of the named layers (RUNNER's neuron stabilising loss).
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._activations import ActivationRecorder
+from ._stacked import StackedCells, stacked_cell_logits, stacks_cells
 from .cells import cell_codes
 
 __all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
@@ -53,12 +56,16 @@ class CellForward:
         Logits of each present cell's rows, from that cell's own forward.
     n_groups : int
         Number of groups the codes refer to.
+    stacked : StackedCells or None, default=None
+        The per-cell parameter copies when the cells were forwarded at once
+        (:mod:`skfairnn._stacked`); ``None`` after a loop over the cells.
     """
 
     codes: list[int]
     index: list[torch.Tensor]
     logits: list[torch.Tensor]
     n_groups: int
+    stacked: StackedCells | None = None
 
 
 @dataclass
@@ -88,8 +95,27 @@ class TrainingForward:
     records: dict = field(default_factory=dict)
 
 
+def _cell_tally(batch, constraint: str, n_cells: int) -> list[list[int]]:
+    """Per cell, ``[rows of weight 0, rows of positive weight]``, as host integers.
+
+    Counted on the batch's CPU copies (:attr:`~skfairnn.FairBatch.host`) when
+    it has them, so a step on an accelerator does not wait for the device;
+    otherwise on the batch's tensors (one host read, free on the CPU).
+    """
+    host = batch.host
+    if host is None:
+        host = {"group": batch.group, "y": batch.y, "sample_weight": batch.sample_weight}
+    codes, _ = cell_codes(host["group"], host["y"], constraint, batch.n_groups)
+    positive = (host["sample_weight"] > 0).to(codes.dtype)
+    tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells)
+    return tally.view(n_cells, 2).tolist()
+
+
 def forward_by_cell(
-    logits_of: Callable[[torch.Tensor], torch.Tensor], batch, constraint: str
+    logits_of: Callable[[torch.Tensor], torch.Tensor],
+    batch,
+    constraint: str,
+    module: torch.nn.Module | None = None,
 ) -> TrainingForward:
     """Forward each non-empty cell of ``batch`` separately.
 
@@ -101,6 +127,11 @@ def forward_by_cell(
         The training batch.
     constraint : str
         Defines the cells (:func:`skfairnn.cells.cell_codes`).
+    module : nn.Module, default=None
+        The network behind ``logits_of``. When given and
+        :func:`~skfairnn._stacked.stacks_cells` allows it, the cells go
+        through it at once with one parameter copy per cell
+        (:mod:`skfairnn._stacked`) instead of one after another.
 
     Returns
     -------
@@ -108,27 +139,27 @@ def forward_by_cell(
         ``logits`` in batch order and ``cells`` with the present cells.
     """
     codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
-    # One host read per batch: each cell's row count and whether it has positive
-    # weight (bincount of code * 2 + [weight > 0]); the rows of every cell, in
-    # ascending order, are consecutive in the stable sort of the codes.
-    positive = (batch.sample_weight > 0).to(codes.dtype)
-    tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells).view(n_cells, 2)
-    tally = tally.tolist()
+    tally = _cell_tally(batch, constraint, n_cells)
     sizes = [unweighted + weighted for unweighted, weighted in tally]
+    # the rows of every cell, in ascending order, are consecutive in the stable
+    # sort of the codes
     order = torch.argsort(codes, stable=True)
     rows_of = torch.split(order, sizes)
     X_of = torch.split(batch.X[order], sizes)
+    nonempty = [code for code in range(n_cells) if sizes[code]]
     forward = CellForward([], [], [], batch.n_groups)
-    logits = []
-    for code in range(n_cells):
-        if not sizes[code]:
-            continue
-        cell_logits = logits_of(X_of[code])
-        logits.append(cell_logits)
+    if stacks_cells(module, batch.X.device):
+        logits, copies = stacked_cell_logits(module, [X_of[code] for code in nonempty])
+        forward.stacked = StackedCells(copies, [])
+    else:
+        logits = [logits_of(X_of[code]) for code in nonempty]
+    for slot, (code, cell_logits) in enumerate(zip(nonempty, logits)):
         if tally[code][1]:
             forward.codes.append(code)
             forward.index.append(rows_of[code])
             forward.logits.append(cell_logits)
+            if forward.stacked is not None:
+                forward.stacked.slots.append(slot)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
     return TrainingForward(logits=torch.cat(logits)[inverse], cells=forward)

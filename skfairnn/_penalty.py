@@ -110,7 +110,9 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         if self._forward_records is None or not getattr(self, self._forward_records_when):
             return super().training_forward(batch)
         if self._forward_records == "cells":
-            return forward_by_cell(self.network_logits, batch, self._cell_layout())
+            return forward_by_cell(
+                self.network_logits, batch, self._cell_layout(), self._stackable_module()
+            )
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
@@ -121,7 +123,18 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         """
         if forward is not None and forward.cells is not None:
             return forward.cells
-        return forward_by_cell(self.network_logits, batch, self._cell_layout()).cells
+        layout = self._cell_layout()
+        return forward_by_cell(self.network_logits, batch, layout, self._stackable_module()).cells
+
+    def _stackable_module(self):
+        """``module_``, for a stacked per-cell forward, unless ``network_logits`` is overridden.
+
+        The stacked forward (:mod:`skfairnn._stacked`) calls the module
+        itself; a method that computes its logits otherwise keeps the loop.
+        """
+        if type(self).network_logits is not FairNetClassifier.network_logits:
+            return None
+        return self.module_
 
     def _cell_layout(self) -> str:
         """The constraint whose cells the per-cell forward separates: ``constraint``.

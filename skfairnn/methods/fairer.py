@@ -7,9 +7,9 @@ from numbers import Real
 
 import torch
 
-from .._cell_gradients import cell_gradients, cell_losses
+from .._cell_gradients import cell_gradients, cell_losses, compared_cells
 from .._penalty import FairPenaltyClassifier
-from .._rationale import scaled_cosine, taylor_importance
+from .._rationale import cell_taylor_importances, cosine_matrix
 from ..cells import cell_pairs
 from ..modules import MLP, find_layers
 from ..utils._sklearn import Interval, StrOptions
@@ -21,7 +21,7 @@ PAIR_AGGREGATIONS = ("mean", "worst")
 
 
 def rationale_similarity(
-    importances: list[list[torch.Tensor]],
+    importances: list,
     pairs: list[list[tuple[int, int]]],
     aggregation: str = "mean",
 ) -> torch.Tensor:
@@ -29,9 +29,10 @@ def rationale_similarity(
 
     Parameters
     ----------
-    importances : list of list of Tensor
-        ``importances[cell][layer]``: the flattened importance vector
-        :math:`\hat c_l` of each layer for each cell.
+    importances : list of Tensor, or list of list of Tensor
+        Per layer, a tensor of shape ``(n_cells, n_l)`` whose row ``c`` is
+        the flattened importance vector :math:`\hat c_l` of cell ``c``; or
+        ``importances[cell][layer]``, the vectors one by one.
     pairs : list of list of (int, int)
         Per label, the cell pairs to compare (:func:`cell_pairs`); labels are
         summed.
@@ -50,20 +51,15 @@ def rationale_similarity(
     """
     if aggregation not in PAIR_AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {PAIR_AGGREGATIONS}; got {aggregation!r}.")
-    total = importances[0][0].sum() * 0.0
+    if not isinstance(importances[0], torch.Tensor):  # [cell][layer]: stack each layer
+        importances = [torch.stack(layer) for layer in zip(*importances)]
+    # s_ab of every pair of cells at once: the layers' cosine matrices, summed
+    scores = sum(cosine_matrix(layer) for layer in importances)
+    total = scores.sum() * 0.0
     for label_pairs in pairs:
         if not label_pairs:
             continue
-        n_layers = len(importances[label_pairs[0][0]])
-        pair_scores = torch.stack(
-            [
-                sum(
-                    scaled_cosine(importances[a][layer], importances[b][layer])
-                    for layer in range(n_layers)
-                )
-                for a, b in label_pairs
-            ]
-        )
+        pair_scores = torch.stack([scores[a, b] for a, b in label_pairs])
         total = total + (pair_scores.mean() if aggregation == "mean" else pair_scores.min())
     return total
 
@@ -245,15 +241,16 @@ class FairerClassifier(FairPenaltyClassifier):
 
         Uses the per-cell forwards of ``forward`` (recomputed when ``None``).
         """
-        cells = self.cell_forward(batch, forward)
+        cells = compared_cells(self.cell_forward(batch, forward), self.constraint)
         named = dict(self.module_.named_modules())
         weights = [named[name].weight for name in self.layers_]
-        losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
-        if not losses:  # no cell of the batch has positive weight
+        if not cells.codes:  # no label has two cells of positive weight
             return weights[0].sum() * 0.0
-        importances = [
-            [taylor_importance(w, g, self.importance) for w, g in zip(weights, grads)]
-            for grads in cell_gradients(losses, weights)
+        losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
+        grads = cell_gradients(losses, weights, cells=cells)
+        importances = [  # per layer, one row per cell
+            cell_taylor_importances(w, torch.stack(layer), self.importance)
+            for w, layer in zip(weights, zip(*grads))
         ]
         pairs = cell_pairs(cells.codes, self.constraint)
         return rationale_similarity(importances, pairs, self.pair_aggregation)

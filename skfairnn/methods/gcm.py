@@ -7,7 +7,13 @@ from numbers import Real
 
 import torch
 
-from .._cell_gradients import cell_gradients, cell_losses, mean_cell_scores
+from .._cell_gradients import (
+    cell_gradients,
+    cell_losses,
+    compared_cells,
+    host_tensor,
+    mean_cell_scores,
+)
 from .._forward import CellForward
 from .._penalty import FairPenaltyClassifier
 from ..cells import cell_group_label, cell_pairs
@@ -45,11 +51,7 @@ def confidence_weights(
     \bar y^a`, the group's mean score (higher means privileged under DP).
     """
     labels = [cell_group_label(code, constraint)[1] for code in codes]
-    label = torch.tensor(
-        [1.0 if lab is None else float(lab) for lab in labels],
-        dtype=mean_scores.dtype,
-        device=mean_scores.device,
-    )
+    label = host_tensor([1.0 if lab is None else float(lab) for lab in labels], mean_scores)
     confidence = mean_scores * label + (1 - mean_scores) * (1 - label)
     return confidence.pow(temperature)
 
@@ -99,6 +101,10 @@ def gradient_matching_penalty(
         \sum_{y} \frac{1}{|P_y|} \sum_{(a,b)\in P_y}
         \sum_{w} \left| W^{a,y}\, m_w^{a,y} - W^{b,y}\, m_w^{b,y} \right|
 
+    computed as :math:`\sum |C\,m|` with one row of the contrast matrix
+    :math:`C` per pair, :math:`(W^{a,y} e_a - W^{b,y} e_b) / |P_y|`: one
+    product for every pair, whose backward writes each cell's gradient once.
+
     Parameters
     ----------
     magnitudes : Tensor of shape (n_cells, n_elements) or list of Tensor
@@ -111,16 +117,16 @@ def gradient_matching_penalty(
     """
     if not isinstance(magnitudes, torch.Tensor):
         magnitudes = torch.stack(list(magnitudes))
-    scaled = weights[:, None] * magnitudes  # W m of every cell, once
-    total = None
+    rows = []
     for label_pairs in pairs:
-        if not label_pairs:
-            continue
-        first, second = zip(*label_pairs)
-        term = (scaled[list(first)] - scaled[list(second)]).abs().sum()
-        term = term / len(label_pairs)
-        total = term if total is None else total + term
-    return magnitudes.sum() * 0.0 if total is None else total
+        for a, b in label_pairs:
+            row = [0.0] * len(magnitudes)
+            row[a], row[b] = 1.0 / len(label_pairs), -1.0 / len(label_pairs)
+            rows.append(row)
+    if not rows:
+        return magnitudes.sum() * 0.0
+    contrasts = host_tensor(rows, magnitudes) * weights.to(magnitudes.dtype)
+    return (contrasts @ magnitudes).abs().sum()
 
 
 class GCMClassifier(FairPenaltyClassifier):
@@ -368,17 +374,18 @@ class GCMClassifier(FairPenaltyClassifier):
         cells = self.cell_forward(batch, forward)
         named = dict(self.module_.named_parameters())
         params = [named[name] for name in self.penalized_params_]
-        losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
-        if not losses:  # no cell of the batch has positive weight
+        layout = self._cell_layout()
+        compared = compared_cells(cells, layout)  # the cells some pair compares
+        if not compared.codes:  # no label has two cells of positive weight
             return params[0].sum() * 0.0
+        losses = cell_losses(compared, self.criterion_, batch.y, batch.sample_weight)
         if self.gradient == "sum":  # Eq. 6: g = |Z_ay| * mean gradient, per mean cell size
             scales = contribution_scales(cells, batch.sample_weight).to(losses[0].dtype)
-            losses = [scale * loss for scale, loss in zip(scales, losses)]
-        layout = self._cell_layout()
-        norm = MAGNITUDES[self.magnitude]
-        grads = cell_gradients(losses, params)
+            position = {code: i for i, code in enumerate(cells.codes)}
+            losses = [scales[position[code]] * loss for code, loss in zip(compared.codes, losses)]
+        grads = cell_gradients(losses, params, cells=compared)
         flat = torch.cat([g.reshape(-1) for cell in grads for g in cell])
-        magnitudes = norm(flat.view(len(grads), -1))  # (cell, element): one op for all cells
-        means = mean_cell_scores(cells, batch.sample_weight)
-        weights = confidence_weights(means, cells.codes, layout, self.temperature)
-        return gradient_matching_penalty(magnitudes, weights, cell_pairs(cells.codes, layout))
+        magnitudes = MAGNITUDES[self.magnitude](flat.view(len(grads), -1))  # (cell, element)
+        means = mean_cell_scores(compared, batch.sample_weight)
+        weights = confidence_weights(means, compared.codes, layout, self.temperature)
+        return gradient_matching_penalty(magnitudes, weights, cell_pairs(compared.codes, layout))
