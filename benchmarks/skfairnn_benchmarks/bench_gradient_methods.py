@@ -34,6 +34,7 @@ from skfairnn import (
     FairRegClassifier,
     GCMClassifier,
     RunnerClassifier,
+    _stacked,
 )
 
 
@@ -139,8 +140,17 @@ def main(argv=None):
         default="wall",
         help="wall: elapsed time; process: CPU time of this process (CPU runs only)",
     )
+    parser.add_argument(
+        "--cell-forward",
+        choices=["auto", "loop"],
+        default="auto",
+        help="auto: the stacked per-cell pass where skfairnn takes it (MLPs on CUDA); "
+        "loop: the per-cell loop everywhere, to time one against the other",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.cell_forward == "loop":
+        _stacked.STACKED_DEVICES = frozenset()
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:
@@ -198,6 +208,7 @@ def main(argv=None):
         "batches_per_epoch": args.batches_per_epoch,
         "threads": torch.get_num_threads(),
         "clock": args.clock,
+        "cell_forward": args.cell_forward,
         "epochs": args.epochs,
         "rows": rows,
     }
