@@ -95,18 +95,19 @@ class TrainingForward:
     records: dict = field(default_factory=dict)
 
 
-def _cell_tally(batch, constraint: str, n_cells: int) -> list[list[int]]:
+def _cell_tally(batch, codes: torch.Tensor, constraint: str, n_cells: int) -> list[list[int]]:
     """Per cell, ``[rows of weight 0, rows of positive weight]``, as host integers.
 
     Counted on the batch's CPU copies (:attr:`~skfairnn.FairBatch.host`) when
     it has them, so a step on an accelerator does not wait for the device;
-    otherwise on the batch's tensors (one host read, free on the CPU).
+    otherwise from the batch's own ``codes`` (one host read, free on the CPU).
     """
-    host = batch.host
-    if host is None:
-        host = {"group": batch.group, "y": batch.y, "sample_weight": batch.sample_weight}
-    codes, _ = cell_codes(host["group"], host["y"], constraint, batch.n_groups)
-    positive = (host["sample_weight"] > 0).to(codes.dtype)
+    weight = batch.sample_weight
+    if batch.host is not None:
+        host = batch.host
+        codes, _ = cell_codes(host["group"], host["y"], constraint, batch.n_groups)
+        weight = host["sample_weight"]
+    positive = (weight > 0).to(codes.dtype)
     tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells)
     return tally.view(n_cells, 2).tolist()
 
@@ -139,7 +140,7 @@ def forward_by_cell(
         ``logits`` in batch order and ``cells`` with the present cells.
     """
     codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
-    tally = _cell_tally(batch, constraint, n_cells)
+    tally = _cell_tally(batch, codes, constraint, n_cells)
     sizes = [unweighted + weighted for unweighted, weighted in tally]
     # the rows of every cell, in ascending order, are consecutive in the stable
     # sort of the codes

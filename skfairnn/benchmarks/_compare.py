@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +12,7 @@ import pandas as pd
 
 from ._data import load_protocol_data
 from ._protocol import SELECTIONS, evaluate
-from ._runs import read_rows, run_tasks, task_key
+from ._runs import append_row, read_rows, run_tasks, task_key
 from .methods import METHODS, RELATIVE_FIT_COST
 
 __all__ = [
@@ -257,33 +256,35 @@ def compare_many(
     out = Path(out)
     grids = {name: compare_tasks(**kwargs) for name, kwargs in comparisons.items()}
     paths = {name: out / f"{name}_runs.jsonl" for name in grids}
+    keys = {name: [task_key(task) for task in tasks] for name, tasks in grids.items()}
     holders: dict[str, list[str]] = {}  # task key -> the grids that list it
-    for name, tasks in grids.items():
-        for key in dict.fromkeys(task_key(task) for task in tasks):
+    for name, grid_keys in keys.items():
+        for key in dict.fromkeys(grid_keys):
             holders.setdefault(key, []).append(name)
+    out.mkdir(parents=True, exist_ok=True)
     done: dict[str, dict] = {}
-    for path in paths.values():
+    written: dict[str, set] = {}  # grid -> the task keys its file holds
+    for name, path in paths.items():
         if not resume:
             path.unlink(missing_ok=True)
-            continue
-        for row in read_rows(path):
+        rows = read_rows(path)
+        written[name] = {row.get("task_key") for row in rows}
+        for row in rows:
             if row.get("task_key") in holders and not row.get("error"):
                 done.setdefault(row["task_key"], row)
-    out.mkdir(parents=True, exist_ok=True)
-    written = {name: {row.get("task_key") for row in read_rows(p)} for name, p in paths.items()}
     for key, row in done.items():  # a shared run found in one grid's file fills the others
         for name in holders[key]:
             if key not in written[name]:
-                _append(paths[name], row)
+                append_row(paths[name], row)
 
     def record(row: dict) -> None:
         for name in holders[row["task_key"]]:
-            _append(paths[name], row)
+            append_row(paths[name], row)
             if progress is not None:
                 progress(name, row)
 
-    unique = list({task_key(task): task for tasks in grids.values() for task in tasks}.values())
-    todo = [task for task in unique if task_key(task) not in done]
+    unique = {key: task for name in grids for key, task in zip(keys[name], grids[name])}
+    todo = [task for key, task in unique.items() if key not in done]
     for row in run_tasks(
         todo,
         run_compare_task,
@@ -297,18 +298,12 @@ def compare_many(
     ):
         done[row["task_key"]] = row
     return {
-        name: _results_frame([done[task_key(t)] for t in tasks if task_key(t) in done])
-        for name, tasks in grids.items()
+        name: _results_frame([done[key] for key in keys[name] if key in done]) for name in grids
     }
 
 
 def _expected_cost(task: dict) -> float:
     return RELATIVE_FIT_COST.get(task["method"], 1.0)
-
-
-def _append(path: Path, row: dict) -> None:
-    with open(path, "a") as handle:
-        handle.write(json.dumps(row) + "\n")
 
 
 def _results_frame(rows: list[dict]) -> pd.DataFrame:

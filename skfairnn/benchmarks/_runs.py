@@ -69,6 +69,12 @@ def read_rows(path) -> list[dict]:
     return rows
 
 
+def append_row(path, row: dict) -> None:
+    """Append ``row`` to the JSONL file at ``path`` (one line, written at once)."""
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -258,8 +264,7 @@ def run_tasks(
         for row in results:
             done[row["task_key"]] = row
             if path is not None:
-                with open(path, "a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                append_row(path, row)
             if on_row is not None:
                 on_row(row)
             bar.update(1)
