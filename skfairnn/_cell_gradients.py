@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
-from ._stacked import StackedCells
+from ._segments import segment_gradients, segment_losses
 from .cells import cell_pairs
 
 __all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
@@ -32,6 +32,8 @@ def _weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.Tensor):
     """Weighted mean task loss of each present cell, :math:`\\sum_i w_i\\ell_i / \\sum_i w_i`."""
+    if forward.segments is not None:  # one forward of the batch: one criterion call
+        return segment_losses(forward.segments, criterion, y, weight)
     return [
         _weighted_mean(criterion(logits, y[rows].to(logits.dtype)), weight[rows])
         for rows, logits in zip(forward.index, forward.logits)
@@ -49,15 +51,12 @@ def compared_cells(forward: CellForward, constraint: str) -> CellForward:
     kept = sorted({position for label in pairs for pair in label for position in pair})
     if len(kept) == len(forward.codes):
         return forward
-    stacked = forward.stacked
-    if stacked is not None:
-        stacked = StackedCells(stacked.copies, [stacked.slots[i] for i in kept])
     return CellForward(
         [forward.codes[i] for i in kept],
         [forward.index[i] for i in kept],
         [forward.logits[i] for i in kept],
         forward.n_groups,
-        stacked,
+        None if forward.segments is None else forward.segments.select(kept),
     )
 
 
@@ -79,19 +78,14 @@ def cell_gradients(
 ) -> list[list[torch.Tensor]]:
     """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use).
 
-    ``cells``: the cells the losses belong to (in order). When they were
-    forwarded stacked (:attr:`CellForward.stacked`), one ``autograd.grad``
-    of the summed losses w.r.t. the parameter copies gives all the cells'
-    gradients (each cell's is its slot of the copies' gradients); otherwise
+    ``cells``: the cells the losses belong to (in order). When they share one
+    forward (:attr:`CellForward.segments`), one ``autograd.grad`` of the
+    summed losses w.r.t. the layers' outputs gives every cell's gradient as
+    segment sums (:func:`~skfairnn._segments.segment_gradients`); otherwise
     one call per cell.
     """
-    if cells is not None and cells.stacked is not None and losses:
-        copies = [cells.stacked.copies[p] for p in params]
-        grads = torch.autograd.grad(
-            sum(losses), copies, create_graph=create_graph, retain_graph=True,
-            materialize_grads=True,
-        )  # fmt: skip
-        return [[g[slot] for g in grads] for slot in cells.stacked.slots]
+    if cells is not None and cells.segments is not None and losses:
+        return segment_gradients(losses, params, cells.segments, create_graph)
     return [
         list(
             torch.autograd.grad(

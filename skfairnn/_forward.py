@@ -16,9 +16,10 @@ forward with one of the two forwards here:
   about one backward of the batch (asking each cell's gradient of one shared
   full-batch graph would cost one full backward *per cell*). It is also what
   the authors' code does; with batch normalisation, statistics are then per
-  cell. For networks whose rows do not interact, the cells go through the
-  network at once instead, with one parameter copy per cell
-  (:mod:`skfairnn._stacked`), which gives the same per-cell graphs.
+  cell. For networks whose rows do not interact (MLPs), the batch goes
+  through the network once instead and each cell's gradient is a segment sum
+  of per-row terms (:mod:`skfairnn._segments`): the same gradients, from one
+  forward and one backward.
 * :func:`forward_recording` forwards the batch once while recording the
   activations of the named layers (RUNNER's neuron stabilising loss).
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._activations import ActivationRecorder
-from ._stacked import StackedCells, stacked_cell_logits, stacks_cells
+from ._segments import RowSegments, segmented_forward, segments_cells
 from .cells import cell_codes
 
 __all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
@@ -56,16 +57,17 @@ class CellForward:
         Logits of each present cell's rows, from that cell's own forward.
     n_groups : int
         Number of groups the codes refer to.
-    stacked : StackedCells or None, default=None
-        The per-cell parameter copies when the cells were forwarded at once
-        (:mod:`skfairnn._stacked`); ``None`` after a loop over the cells.
+    segments : RowSegments or None, default=None
+        The batch's one forward, when its rows do not interact and the cells
+        were forwarded together (:mod:`skfairnn._segments`); ``None`` after a
+        loop over the cells.
     """
 
     codes: list[int]
     index: list[torch.Tensor]
     logits: list[torch.Tensor]
     n_groups: int
-    stacked: StackedCells | None = None
+    segments: RowSegments | None = None
 
 
 @dataclass
@@ -130,9 +132,10 @@ def forward_by_cell(
         Defines the cells (:func:`skfairnn.cells.cell_codes`).
     module : nn.Module, default=None
         The network behind ``logits_of``. When given and
-        :func:`~skfairnn._stacked.stacks_cells` allows it, the cells go
-        through it at once with one parameter copy per cell
-        (:mod:`skfairnn._stacked`) instead of one after another.
+        :func:`~skfairnn._segments.segments_cells` allows it (its rows do not
+        interact), the batch goes through it once, sorted by cell, and each
+        cell's gradient is a segment sum (:mod:`skfairnn._segments`) instead
+        of a forward per cell.
 
     Returns
     -------
@@ -146,21 +149,26 @@ def forward_by_cell(
     # sort of the codes
     order = torch.argsort(codes, stable=True)
     rows_of = torch.split(order, sizes)
-    X_of = torch.split(batch.X[order], sizes)
     nonempty = [code for code in range(n_cells) if sizes[code]]
     forward = CellForward([], [], [], batch.n_groups)
-    if stacks_cells(module, batch.X.device):
-        logits, copies = stacked_cell_logits(module, [X_of[code] for code in nonempty])
-        forward.stacked = StackedCells(copies, [])
-    else:
-        logits = [logits_of(X_of[code]) for code in nonempty]
-    for slot, (code, cell_logits) in enumerate(zip(nonempty, logits)):
+    if segments_cells(module):  # rows do not interact: one forward, segment sums
+        starts = [sum(sizes[:code]) for code in range(n_cells)]
+        present = [code for code in nonempty if tally[code][1]]
+        bounds = [(starts[code], starts[code] + sizes[code]) for code in present]
+        forward.segments = segmented_forward(module, batch.X, order, bounds)
+        forward.codes = present
+        forward.index = [rows_of[code] for code in present]
+        forward.logits = [forward.segments.logits[start:stop] for start, stop in bounds]
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(len(order), device=order.device)
+        return TrainingForward(logits=forward.segments.logits[inverse], cells=forward)
+    X_of = torch.split(batch.X[order], sizes)
+    logits = [logits_of(X_of[code]) for code in nonempty]
+    for code, cell_logits in zip(nonempty, logits):
         if tally[code][1]:
             forward.codes.append(code)
             forward.index.append(rows_of[code])
             forward.logits.append(cell_logits)
-            if forward.stacked is not None:
-                forward.stacked.slots.append(slot)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
     return TrainingForward(logits=torch.cat(logits)[inverse], cells=forward)

@@ -111,7 +111,7 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
             return super().training_forward(batch)
         if self._forward_records == "cells":
             return forward_by_cell(
-                self.network_logits, batch, self._cell_layout(), self._stackable_module()
+                self.network_logits, batch, self._cell_layout(), self._segmentable_module()
             )
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
@@ -124,12 +124,12 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         if forward is not None and forward.cells is not None:
             return forward.cells
         layout = self._cell_layout()
-        return forward_by_cell(self.network_logits, batch, layout, self._stackable_module()).cells
+        return forward_by_cell(self.network_logits, batch, layout, self._segmentable_module()).cells
 
-    def _stackable_module(self):
-        """``module_``, for a stacked per-cell forward, unless ``network_logits`` is overridden.
+    def _segmentable_module(self):
+        """``module_``, for one forward of all cells, unless ``network_logits`` is overridden.
 
-        The stacked forward (:mod:`skfairnn._stacked`) calls the module
+        That forward (:mod:`skfairnn._segments`) walks the module's layers
         itself; a method that computes its logits otherwise keeps the loop.
         """
         if type(self).network_logits is not FairNetClassifier.network_logits:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-import skfairnn._stacked as stacked_module
+import skfairnn._segments as segments_module
 from skfairnn import (
     FairerClassifier,
     FairRegClassifier,
@@ -104,10 +104,10 @@ def test_forward_by_cell_reads_the_layout_from_the_host_copies():
     ],
     ids=["gcm-sum", "gcm-dp-label-cells", "fairer-eo", "fairer-dp-unit", "runner", "fairreg"],
 )
-@pytest.mark.parametrize("stacked", [False, True], ids=["loop", "stacked"])
-def test_training_step_reads_no_batch_tensor_on_the_host(estimator, stacked, monkeypatch):
-    if stacked:  # the per-cell forward of CUDA (skfairnn._stacked), here on the CPU
-        monkeypatch.setattr(stacked_module, "STACKED_DEVICES", frozenset({"cpu"}))
+@pytest.mark.parametrize("segmented", [False, True], ids=["loop", "segments"])
+def test_training_step_reads_no_batch_tensor_on_the_host(estimator, segmented, monkeypatch):
+    if not segmented:  # the per-cell loop (batch-norm networks take it)
+        monkeypatch.setattr(segments_module, "SEGMENTED_MODULES", ())
     X, y, group = _data()
     net = estimator.set_params(max_epochs=1, random_state=0, module__hidden_sizes=(8,))
     net.fit(X, y, sensitive_features=group)

@@ -34,7 +34,7 @@ from skfairnn import (
     FairRegClassifier,
     GCMClassifier,
     RunnerClassifier,
-    _stacked,
+    _segments,
 )
 
 
@@ -144,13 +144,13 @@ def main(argv=None):
         "--cell-forward",
         choices=["auto", "loop"],
         default="auto",
-        help="auto: the stacked per-cell pass where skfairnn takes it (MLPs on CUDA); "
+        help="auto: one forward with per-cell segment sums where skfairnn takes it (MLPs); "
         "loop: the per-cell loop everywhere, to time one against the other",
     )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.cell_forward == "loop":
-        _stacked.STACKED_DEVICES = frozenset()
+        _segments.SEGMENTED_MODULES = ()
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""One forward of all cells with per-cell segment sums (skfairnn._segments) against the loop."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import skfairnn._forward as forward_module
+import skfairnn._segments as segments_module
+from skfairnn import FairerClassifier, GCMClassifier
+from skfairnn._base import FairBatch
+from skfairnn._cell_gradients import cell_gradients, cell_losses, compared_cells
+from skfairnn._forward import forward_by_cell
+from skfairnn._segments import segments_cells
+from skfairnn.modules import MLP, ConvNet, LogisticRegressionModule, as_logits
+
+BCE = nn.BCEWithLogitsLoss(reduction="none")
+
+
+def _columns(n_groups=2, n=46, seed=0, equal=False):
+    """Unequal cells with rows of weight 0; with 3 groups also an absent cell (group 0,
+    label 1) and one whose rows all have weight 0 (group 1, label 0). ``equal``: four
+    (group, label) cells of 12 rows each (the batched-product path)."""
+    generator = torch.Generator().manual_seed(seed)
+    if equal:
+        group = torch.arange(48) % 2
+        y = (torch.arange(48) // 2) % 2
+    else:
+        group = torch.randint(0, n_groups, (n,), generator=generator)
+        y = torch.randint(0, 2, (n,), generator=generator)
+    weight = torch.rand(len(y), generator=generator) + 0.5
+    weight[::5] = 0.0
+    if n_groups > 2:
+        y[group == 0] = 0
+        weight[(group == 1) & (y == 0)] = 0.0
+    X = torch.randn(len(y), 6, generator=generator)
+    return X, y, group, weight
+
+
+def test_only_networks_whose_rows_do_not_interact_share_one_forward():
+    assert segments_cells(MLP(4, (8,)))
+    assert segments_cells(LogisticRegressionModule(4))
+    assert segments_cells(MLP(4, (8,), dropout=0.5))  # masks drawn once for the batch
+    assert not segments_cells(None)
+    assert not segments_cells(ConvNet(3))
+    assert not segments_cells(nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))
+
+    class Wider(MLP):
+        def forward(self, X):
+            return super().forward(X) * 2
+
+    assert not segments_cells(Wider(4, (8,)))  # a subclass may change the forward
+    hooked = MLP(4, (8,))
+    hooked.net[0].register_forward_hook(lambda *args: None)
+    assert not segments_cells(hooked)
+
+
+def _per_cell_gradients(forward, batch, constraint, params):
+    cells = compared_cells(forward.cells, constraint)
+    losses = cell_losses(cells, BCE, batch.y, batch.sample_weight)
+    return cells, losses, cell_gradients(losses, params, cells=cells)
+
+
+@pytest.mark.parametrize(
+    "constraint", ["equalized_odds", "equal_opportunity", "demographic_parity"]
+)
+@pytest.mark.parametrize(
+    "n_groups, equal", [(2, False), (3, False), (2, True)], ids=["2", "3", "equal-cells"]
+)
+def test_segment_sums_give_the_loops_logits_and_gradients(constraint, n_groups, equal):
+    torch.manual_seed(0)
+    net = MLP(6, (7, 5)).double()
+    X, y, group, weight = _columns(n_groups, equal=equal)
+    batch = FairBatch(X.double(), y.double(), group, weight.double(), n_groups)
+
+    def logits_of(rows):
+        return as_logits(net(rows), net)
+
+    loop = forward_by_cell(logits_of, batch, constraint)
+    segmented = forward_by_cell(logits_of, batch, constraint, net)
+    assert loop.cells.segments is None and segmented.cells.segments is not None
+    torch.testing.assert_close(segmented.logits, loop.logits, rtol=1e-12, atol=1e-12)
+    assert segmented.cells.codes == loop.cells.codes
+    if constraint != "demographic_parity" and n_groups > 2:
+        assert 1 not in loop.cells.codes  # absent cell
+        assert 2 not in loop.cells.codes  # rows of weight 0 only
+    params = list(net.parameters())
+    _, loop_losses, loop_grads = _per_cell_gradients(loop, batch, constraint, params)
+    _, losses, grads = _per_cell_gradients(segmented, batch, constraint, params)
+    torch.testing.assert_close(torch.stack(losses), torch.stack(loop_losses))
+    assert len(grads) == len(loop_grads) > 0
+    for cell_loop, cell_segmented in zip(loop_grads, grads):
+        for a, b in zip(cell_loop, cell_segmented):
+            torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+    # second order: a penalty on the per-cell gradients has the loop's gradient
+    total = sum(g.square().sum() for cell in grads for g in cell)
+    expected = sum(g.square().sum() for cell in loop_grads for g in cell)
+    for a, b in zip(torch.autograd.grad(expected, params), torch.autograd.grad(total, params)):
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_with_dropout_each_cell_gets_the_gradient_of_the_batchs_own_forward():
+    """Masks are drawn once for the batch; the segment sums are exact for those masks."""
+    torch.manual_seed(0)
+    net = MLP(6, (16, 16), dropout=0.5).double().train()
+    X, y, group, weight = _columns(2, n=60, seed=1)
+    batch = FairBatch(X.double(), y.double(), group, weight.double(), 2)
+    forward = forward_by_cell(lambda rows: as_logits(net(rows), net), batch, "equalized_odds", net)
+    params = list(net.parameters())
+    _, losses, grads = _per_cell_gradients(forward, batch, "equalized_odds", params)
+    for loss, cell in zip(losses, grads):  # autograd through the shared graph, cell by cell
+        direct = torch.autograd.grad(loss, params, retain_graph=True)
+        for a, b in zip(direct, cell):
+            torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+
+
+def _step_input(n_groups=3):
+    X, y, group, weight = _columns(n_groups, n=60, seed=3)
+    return {"X": X, "group": group, "sample_weight": weight}, y
+
+
+@pytest.mark.filterwarnings("ignore::skfairnn.exceptions.CollapseWarning")
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        GCMClassifier(temperature=2.0, gradient="sum", penalized_params="all"),
+        GCMClassifier(constraint="equal_opportunity", magnitude="abs"),
+        FairerClassifier(constraint="equalized_odds", alignment_weight=1.0),
+        FairerClassifier(importance="unit", alignment_weight=1.0),
+    ],
+    ids=["gcm-sum-all", "gcm-eop", "fairer-eo", "fairer-dp-unit"],
+)
+def test_a_segmented_training_step_trains_the_loops_parameters(monkeypatch, estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6)).astype(np.float32)
+    group = rng.integers(0, 3, 80)
+    y = (X[:, 0] + group > 0.5).astype(int)
+    net = estimator.set_params(
+        max_epochs=1, random_state=0, module__hidden_sizes=(9, 7),
+        optimizer=torch.optim.SGD, lr=0.5,
+    )  # fmt: skip
+    net.fit(X, y, sensitive_features=group)
+    looped = copy.deepcopy(net)
+    forwards = []
+    segmented_forward = segments_module.segmented_forward
+    monkeypatch.setattr(
+        segments_module,
+        "segmented_forward",
+        lambda *a: forwards.append(1) or segmented_forward(*a),
+    )
+    monkeypatch.setattr(forward_module, "segmented_forward", segments_module.segmented_forward)
+    net.train_step(_step_input())
+    assert forwards == [1]  # one forward of the batch
+    monkeypatch.setattr(segments_module, "SEGMENTED_MODULES", ())
+    looped.train_step(_step_input())
+    for (name, a), b in zip(looped.module_.named_parameters(), net.module_.parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
