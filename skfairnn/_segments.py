@@ -152,7 +152,10 @@ def _blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
     for k, (start, stop) in enumerate(bounds):
         if stop - start != size or start != first + k * size:
             return None
-    return values[first : first + len(bounds) * size].unflatten(0, (len(bounds), size))
+    last = first + len(bounds) * size
+    if first > 0 or last < len(values):  # a slice (whose backward fills a zero copy)
+        values = values[first:last]
+    return values.unflatten(0, (len(bounds), size))
 
 
 def segment_losses(
