@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._activations import ActivationRecorder
-from ._segments import RowSegments, segmented_forward, segments_cells
+from ._segments import RowSegments, check_segmentable, segmented_forward, segments_cells
 from .cells import cell_codes
 
 __all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
@@ -119,6 +119,7 @@ def forward_by_cell(
     batch,
     constraint: str,
     module: torch.nn.Module | None = None,
+    cell_gradients: str = "auto",
 ) -> TrainingForward:
     """Forward each non-empty cell of ``batch`` separately.
 
@@ -131,11 +132,14 @@ def forward_by_cell(
     constraint : str
         Defines the cells (:func:`skfairnn.cells.cell_codes`).
     module : nn.Module, default=None
-        The network behind ``logits_of``. When given and
-        :func:`~skfairnn._segments.segments_cells` allows it (its rows do not
-        interact), the batch goes through it once, sorted by cell, and each
-        cell's gradient is a segment sum (:mod:`skfairnn._segments`) instead
-        of a forward per cell.
+        The network behind ``logits_of``. When given, and ``cell_gradients`` is
+        ``"segments"`` or it is ``"auto"`` and
+        :func:`~skfairnn._segments.segments_cells` allows it, the batch goes
+        through it once, sorted by cell (batch norm by per-cell statistics),
+        and each cell's gradient is a segment sum (:mod:`skfairnn._segments`)
+        instead of a forward per cell.
+    cell_gradients : {"auto", "segments", "loop"}, default="auto"
+        The methods' parameter of that name.
 
     Returns
     -------
@@ -151,11 +155,19 @@ def forward_by_cell(
     rows_of = torch.split(order, sizes)
     nonempty = [code for code in range(n_cells) if sizes[code]]
     forward = CellForward([], [], [], batch.n_groups)
-    if segments_cells(module):  # rows do not interact: one forward, segment sums
+    if module is not None and cell_gradients == "segments":
+        check_segmentable(module)
+    segmented = module is not None and (
+        cell_gradients == "segments" or (cell_gradients == "auto" and segments_cells(module))
+    )
+    if segmented:  # rows interact only through batch norm: one forward, segment sums
         starts = [sum(sizes[:code]) for code in range(n_cells)]
         present = [code for code in nonempty if tally[code][1]]
         bounds = [(starts[code], starts[code] + sizes[code]) for code in present]
-        forward.segments = segmented_forward(module, batch.X, order, bounds)
+        slots = [nonempty.index(code) for code in present]
+        forward.segments = segmented_forward(
+            module, batch.X, order, [sizes[code] for code in nonempty], bounds, slots
+        )
         forward.codes = present
         forward.index = [rows_of[code] for code in present]
         forward.logits = [forward.segments.logits[start:stop] for start, stop in bounds]

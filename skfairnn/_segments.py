@@ -2,11 +2,9 @@
 r"""Every cell's gradient from one forward of the batch: segment sums of per-row terms.
 
 GCM and FAIRER need the gradient of each cell's loss. The reference way
-(:func:`skfairnn._forward.forward_by_cell`) forwards the cells one after
-another and asks ``autograd.grad`` once per cell. For a network whose rows do
-not interact (linear layers and element-wise activations: skfairnn's
-:class:`~skfairnn.modules.MLP` and
-:class:`~skfairnn.modules.LogisticRegressionModule`) there is a cheaper
+(:func:`skfairnn._forward.forward_by_cell` with ``cell_gradients="loop"``)
+forwards the cells one after another and asks ``autograd.grad`` once per
+cell. When the rows of different cells do not interact, there is a cheaper
 exact route. A linear layer :math:`z = h W^\top + b` receives, for a loss
 :math:`L_c` that depends on the rows of cell :math:`c` only,
 
@@ -20,17 +18,32 @@ and since every row belongs to one cell, the :math:`\delta_i` of all cells
 come from *one* ``autograd.grad`` of :math:`\sum_c L_c` w.r.t. the layers'
 outputs. So the batch goes through the network once (rows sorted by cell),
 one backward gives every row's :math:`\delta`, and each cell's gradient is a
-segment sum: with cells of equal size, one batched matrix product per layer.
+segment sum: one batched product per layer when the cells have one size. A
+convolution's weight gradient is the same sum, taken by
+``convolution_backward`` on the cell's rows (with the cells folded into
+channel groups, one call for all cells).
+
+Batch normalisation is what makes rows interact, and the loop forwards each
+cell on its own so that each cell is normalised by its own statistics. Here
+every batch-norm layer normalises each cell by that cell's statistics too:
+the cells are folded into the channel axis, ``(n_cells·n, C, ...) →
+(n, n_cells·C, ...)``, so one ``batch_norm`` call computes per-(cell, channel)
+statistics, with the layer's affine parameters repeated once per cell (whose
+gradients are then the cells' gradients). The running statistics receive the
+loop's updates, one per cell in cell order, in closed form.
+
 All of it keeps its graph (``create_graph=True``), so a penalty on the
 per-cell gradients is differentiated through it by the step's single
-backward, as in the loop. Per-cell gradients, logits and the trained
-parameters equal the loop's up to float rounding (``tests/test_segments.py``).
+backward, as in the loop. Per-cell gradients, logits, running statistics and
+the trained parameters equal the loop's up to float rounding
+(``tests/test_segments.py``). A dropout layer draws its masks once for the
+batch, where the loop draws them per cell: the same distribution, other draws.
 
-A dropout layer draws its masks once for the batch here, where the loop draws
-them per cell: the same distribution, other draws.
-
-Networks with batch normalisation keep the loop: their rows interact (the
-batch statistics), which is why the loop forwards each cell on its own.
+``cell_gradients="auto"`` takes this path for skfairnn's own networks
+(:data:`SEGMENTED_MODULES`, whose forwards are known); ``"segments"`` takes it
+for any network whose weighted layers are linear, convolution and batch-norm
+layers, each called once per forward, and whose rows interact only through
+batch norm (what the user asserts by choosing it).
 """
 
 from __future__ import annotations
@@ -39,24 +52,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from .modules import ACTIVATIONS, MLP, LogisticRegressionModule, as_logits
+from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_logits
 
 __all__ = [
+    "CELL_GRADIENTS",
     "RowSegments",
     "SEGMENTED_MODULES",
+    "check_segmentable",
     "segment_gradients",
     "segment_losses",
     "segmented_forward",
     "segments_cells",
 ]
 
+#: the values of the methods' ``cell_gradients`` parameter
+CELL_GRADIENTS = ("auto", "segments", "loop")
 #: The networks whose forward is known to map rows independently (exact types:
-#: a subclass may override ``forward``). Empty it to force the per-cell loop.
-SEGMENTED_MODULES: tuple[type[nn.Module], ...] = (MLP, LogisticRegressionModule)
+#: a subclass may override ``forward``); ``cell_gradients="auto"`` segments them.
+#: Empty it to force the per-cell loop.
+SEGMENTED_MODULES: tuple[type[nn.Module], ...] = (MLP, LogisticRegressionModule, ConvNet)
 #: the submodules such a network may hold
-_ROW_WISE_LAYERS = (nn.Linear, nn.Sequential, nn.Dropout, *ACTIVATIONS.values())
+_ROW_WISE_LAYERS = (
+    nn.Linear, nn.Conv2d, nn.Sequential, nn.Dropout, nn.MaxPool2d, nn.AdaptiveAvgPool2d,
+    *ACTIVATIONS.values(),
+)  # fmt: skip
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_WEIGHTED = (nn.Linear, *_CONVOLUTIONS, _BatchNorm)
+
+
+@dataclass
+class _Layer:
+    """One weighted layer of the forward: what its parameters' segment sums need.
+
+    ``kind`` is ``"linear"``, ``"conv"`` or ``"norm"``. For linear and
+    convolution layers ``input``/``output`` are the layer's input and output
+    for every row of the sorted batch; for a batch-norm layer ``output``
+    holds the per-cell copies ``(weight, bias)`` of its affine parameters.
+    """
+
+    module: nn.Module
+    kind: str
+    input: torch.Tensor | None
+    output: torch.Tensor | tuple
 
 
 @dataclass
@@ -70,30 +111,32 @@ class RowSegments:
         row ``order[k]`` of the batch).
     logits : Tensor
         The logit of every row of the sorted batch.
-    inputs, outputs : list of Tensor
-        Input :math:`h` and output :math:`z` of each linear layer, in order,
-        for every row of the sorted batch.
-    layer_of : dict of Tensor to (int, str)
-        For each parameter, the position of its layer in ``inputs`` and
+    layers : list
+        The weighted layers in call order (``_Layer``).
+    param_of : dict of Tensor to (int, str)
+        For each parameter, the position of its layer in ``layers`` and
         whether it is the layer's ``"weight"`` or ``"bias"``.
     bounds : list of (int, int)
         For each cell of the :class:`~skfairnn._forward.CellForward` that
         holds it, the ``[start, stop)`` range of its rows in the sorted batch.
+    slots : list of int
+        For each of those cells, its position among the batch's non-empty
+        cells (the per-cell copies of batch-norm parameters are in that order).
     """
 
     order: torch.Tensor
     logits: torch.Tensor
-    inputs: list[torch.Tensor]
-    outputs: list[torch.Tensor]
-    layer_of: dict[torch.Tensor, tuple[int, str]]
+    layers: list[_Layer]
+    param_of: dict[torch.Tensor, tuple[int, str]]
     bounds: list[tuple[int, int]]
+    slots: list[int]
 
     def select(self, kept: Sequence[int]) -> RowSegments:
         """The same forward, for the cells at positions ``kept`` only."""
-        bounds = [self.bounds[i] for i in kept]
         return RowSegments(
-            self.order, self.logits, self.inputs, self.outputs, self.layer_of, bounds
-        )
+            self.order, self.logits, self.layers, self.param_of,
+            [self.bounds[i] for i in kept], [self.slots[i] for i in kept],
+        )  # fmt: skip
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -101,7 +144,7 @@ def _has_hooks(module: nn.Module) -> bool:
 
 
 def segments_cells(module: nn.Module | None) -> bool:
-    """Whether a batch's cells share one forward (:mod:`skfairnn._segments`), else a loop.
+    """Whether ``cell_gradients="auto"`` forwards a batch's cells together (else a loop).
 
     Only for the networks of :data:`SEGMENTED_MODULES` made of row-wise
     layers, without hooks (a hook could change what a layer returns).
@@ -114,35 +157,173 @@ def segments_cells(module: nn.Module | None) -> bool:
     )
 
 
+def check_segmentable(module: nn.Module) -> None:
+    """Raise ``ValueError`` if ``cell_gradients="segments"`` cannot handle ``module``.
+
+    Every parameter must belong to a linear, convolution (zero padding) or
+    batch-norm layer; batch norm must be one of torch's own (not synchronised
+    across processes).
+    """
+    for name, sub in module.named_modules():
+        own = [p for p, _ in sub.named_parameters(recurse=False)]
+        if not own:
+            continue
+        problem = None
+        if not isinstance(sub, _WEIGHTED) or isinstance(sub, nn.SyncBatchNorm):
+            problem = (
+                f"its parameters {own} are not those of a linear, convolution or batch-norm layer"
+            )
+        elif isinstance(sub, _CONVOLUTIONS) and sub.padding_mode != "zeros":
+            problem = f"padding_mode={sub.padding_mode!r} (only 'zeros' is supported)"
+        if problem is not None:
+            raise ValueError(
+                f"cell_gradients='segments' cannot take the per-cell gradients of layer "
+                f"{name or type(module).__name__!r} ({type(sub).__name__}): {problem}. "
+                "Use cell_gradients='loop'."
+            )
+
+
+def _fold(x: torch.Tensor, n_cells: int) -> torch.Tensor:
+    """``(n_cells·n, C, ...)`` → ``(n, n_cells·C, ...)``: each cell's channels side by side."""
+    n = x.shape[0] // n_cells
+    return x.view(n_cells, n, *x.shape[1:]).transpose(0, 1).reshape(n, -1, *x.shape[2:])
+
+
+def _unfold(x: torch.Tensor, n_cells: int) -> torch.Tensor:
+    """The inverse of :func:`_fold`."""
+    n, channels = x.shape[0], x.shape[1] // n_cells
+    return (
+        x.view(n, n_cells, channels, *x.shape[2:])
+        .transpose(0, 1)
+        .reshape(-1, channels, *x.shape[2:])
+    )
+
+
+def _update_running_stats(bn: _BatchNorm, means: torch.Tensor, variances: torch.Tensor) -> None:
+    """The loop's running-statistic updates, one per cell in order (rows of ``means``)."""
+    n_cells = means.shape[0]
+    with torch.no_grad():
+        if bn.momentum is None:  # cumulative average: one update after another
+            for mean, variance in zip(means, variances):
+                bn.num_batches_tracked.add_(1)
+                factor = 1.0 / float(bn.num_batches_tracked)  # a host read; rare option
+                bn.running_mean.mul_(1 - factor).add_(mean, alpha=factor)
+                bn.running_var.mul_(1 - factor).add_(variance, alpha=factor)
+            return
+        m = bn.momentum  # r <- (1-m)^C r + sum_c m (1-m)^(C-1-c) s_c
+        coefficients = [m * (1 - m) ** (n_cells - 1 - c) for c in range(n_cells)]
+        weights = torch.tensor(coefficients, dtype=means.dtype)
+        weights = weights.to(means.device, non_blocking=True)[:, None]
+        bn.running_mean.mul_((1 - m) ** n_cells).add_((weights * means).sum(0))
+        bn.running_var.mul_((1 - m) ** n_cells).add_((weights * variances).sum(0))
+        bn.num_batches_tracked.add_(n_cells)
+
+
+def _cell_batch_norm(
+    bn: _BatchNorm, x: torch.Tensor, sizes: list[int], layers: list
+) -> torch.Tensor:
+    """Batch norm of ``x`` with each cell (consecutive rows of ``sizes``) by its own statistics.
+
+    The affine parameters enter as one copy per cell (recorded in ``layers``).
+    In evaluation mode (running statistics) the rows do not interact, and
+    only the copies differ from the layer's own forward.
+    """
+    n_cells, channels = len(sizes), x.shape[1]
+    weight = None if bn.weight is None else bn.weight.repeat(n_cells)
+    bias = None if bn.bias is None else bn.bias.repeat(n_cells)
+    layers.append(_Layer(bn, "norm", None, (weight, bias)))
+    dims = [0, *range(2, x.dim())]
+    batch_stats = bn.training or not bn.track_running_stats
+    if not batch_stats:
+        mean, var = bn.running_mean.repeat(n_cells), bn.running_var.repeat(n_cells)
+        out = F.batch_norm(_fold(x, n_cells), mean, var, weight, bias, False, 0.0, bn.eps)
+        return _unfold(out, n_cells)
+    if all(size == sizes[0] for size in sizes):
+        folded = _fold(x, n_cells)
+        out = _unfold(F.batch_norm(folded, None, None, weight, bias, True, 0.0, bn.eps), n_cells)
+        if bn.training and bn.track_running_stats:
+            with torch.no_grad():
+                variances, means = torch.var_mean(folded.detach(), dim=dims, correction=1)
+            _update_running_stats(
+                bn, means.view(n_cells, channels), variances.view(n_cells, channels)
+            )
+        return out
+    parts, stats = [], []
+    for cell, rows in enumerate(torch.split(x, sizes)):
+        part = slice(cell * channels, (cell + 1) * channels)
+        parts.append(F.batch_norm(
+            rows, None, None, None if weight is None else weight[part],
+            None if bias is None else bias[part], True, 0.0, bn.eps,
+        ))  # fmt: skip
+        if bn.training and bn.track_running_stats:
+            stats.append(torch.var_mean(rows.detach(), dim=dims, correction=1))
+    if stats:
+        variances, means = (torch.stack(s) for s in zip(*stats))
+        _update_running_stats(bn, means, variances)
+    return torch.cat(parts)
+
+
 def segmented_forward(
-    module: nn.Module, X: torch.Tensor, order: torch.Tensor, bounds: list[tuple[int, int]]
+    module: nn.Module,
+    X: torch.Tensor,
+    order: torch.Tensor,
+    sizes: list[int],
+    bounds: list[tuple[int, int]],
+    slots: list[int],
 ) -> RowSegments:
-    """One forward of the rows ``X[order]`` (sorted by cell), recording each linear layer.
+    """One forward of the rows ``X[order]`` (sorted by cell), recording each weighted layer.
 
     Parameters
     ----------
     module : nn.Module
-        A network for which :func:`segments_cells` holds.
+        The network (:func:`segments_cells`, or checked by :func:`check_segmentable`).
     X : Tensor
         The batch's rows.
     order : LongTensor
         A permutation of the rows that puts each cell's rows next to each other.
-    bounds : list of (int, int)
-        Row range, in the sorted batch, of each cell whose gradient may be asked.
+    sizes : list of int
+        Rows of each non-empty cell, in order (batch norm's cells).
+    bounds, slots : list
+        Row range in the sorted batch, and position among the non-empty cells,
+        of each cell whose gradient may be asked.
     """
-    inputs, outputs, layer_of = [], [], {}
-    h = X[order].flatten(1)
-    for layer in module.net:  # the forward of MLP: its Sequential, then one logit per row
-        if isinstance(layer, nn.Linear):
-            layer_of[layer.weight] = (len(inputs), "weight")
-            if layer.bias is not None:
-                layer_of[layer.bias] = (len(inputs), "bias")
-            inputs.append(h)
-            h = layer(h)
-            outputs.append(h)
-        else:
-            h = layer(h)
-    return RowSegments(order, as_logits(h, module), inputs, outputs, layer_of, bounds)
+    layers: list[_Layer] = []
+    seen: set[int] = set()
+
+    def record(layer, inputs, output):
+        if id(layer) in seen:
+            raise ValueError(
+                f"cell_gradients='segments' needs every weighted layer called once per "
+                f"forward; {type(module).__name__} calls a {type(layer).__name__} twice. "
+                "Use cell_gradients='loop'."
+            )
+        seen.add(id(layer))
+        kind = "linear" if isinstance(layer, nn.Linear) else "conv"
+        layers.append(_Layer(layer, kind, inputs[0], output))
+
+    handles, patched = [], []
+    for sub in module.modules():
+        if isinstance(sub, (nn.Linear, *_CONVOLUTIONS)):  # first, before any user hook
+            handles.append(sub.register_forward_hook(record, prepend=True))
+        elif isinstance(sub, _BatchNorm):  # per-cell statistics, per-cell affine copies
+            patched.append((sub, sub.__dict__.get("forward")))
+            sub.forward = lambda x, bn=sub: _cell_batch_norm(bn, x, sizes, layers)
+    try:
+        logits = as_logits(module(X[order]), module)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for sub, own_forward in patched:  # back to the forward it had
+            del sub.forward
+            if own_forward is not None:
+                sub.forward = own_forward
+    param_of = {}
+    for position, layer in enumerate(layers):
+        for kind in ("weight", "bias"):
+            param = getattr(layer.module, kind, None)
+            if isinstance(param, torch.Tensor) and param.requires_grad:
+                param_of[param] = (position, kind)
+    return RowSegments(order, logits, layers, param_of, bounds, slots)
 
 
 def _blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
@@ -179,16 +360,53 @@ def segment_losses(
     ]
 
 
-def _segment_sums(delta: torch.Tensor, h: torch.Tensor, kind: str, bounds) -> list[torch.Tensor]:
-    r"""Per cell, :math:`\sum_i \delta_i h_i^\top` (``"weight"``) or :math:`\sum_i \delta_i`."""
-    blocks = _blocks(delta, bounds)
+def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> list[torch.Tensor]:
+    """Per cell, the convolution's weight gradient from its rows (``convolution_backward``)."""
+    conv, weight = layer.module, layer.module.weight
+    args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
+    mask = [False, True, False]
+    inputs = _blocks(layer.input, bounds)
+    if inputs is not None:  # the cells as channel groups: one call for all of them
+        n_cells = len(bounds)
+        folded = torch.ops.aten.convolution_backward(
+            _fold(_blocks(delta, bounds).flatten(0, 1), n_cells),
+            _fold(inputs.flatten(0, 1), n_cells),
+            weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
+            None, *args, conv.groups * n_cells, mask,
+        )[1]  # fmt: skip
+        return list(folded.view(n_cells, *weight.shape).unbind(0))
+    return [
+        torch.ops.aten.convolution_backward(
+            delta[a:b], layer.input[a:b], weight, None, *args, conv.groups, mask
+        )[1]
+        for a, b in bounds
+    ]
+
+
+def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> list[torch.Tensor]:
+    """Per cell of ``segments``, the gradient of ``layer``'s ``kind`` parameter."""
+    bounds = segments.bounds
+    if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty·C,)
+        per_cell = delta.view(-1, layer.module.num_features)
+        return [per_cell[slot] for slot in segments.slots]
+    if layer.kind == "conv":
+        if kind == "bias":
+            dims = [0, *range(2, delta.dim())]
+            return [delta[a:b].sum(dims) for a, b in bounds]
+        return _conv_weight_sums(layer, delta, bounds)
+    rows = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
+    blocks = _blocks(rows, bounds)
     if blocks is not None:  # one batched product over (cell, row, feature) blocks
+        blocks = blocks.flatten(1, 2)
         if kind == "bias":
             return list(blocks.sum(1).unbind(0))
-        return list(torch.bmm(blocks.transpose(1, 2), _blocks(h, bounds)).unbind(0))
+        inputs = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
+        inputs = _blocks(inputs, bounds).flatten(1, 2)
+        return list(torch.bmm(blocks.transpose(1, 2), inputs).unbind(0))
+    h = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
     if kind == "bias":
-        return [delta[start:stop].sum(0) for start, stop in bounds]
-    return [delta[start:stop].T @ h[start:stop] for start, stop in bounds]
+        return [rows[a:b].sum((0, 1)) for a, b in bounds]
+    return [rows[a:b].flatten(0, 1).T @ h[a:b].flatten(0, 1) for a, b in bounds]
 
 
 def segment_gradients(
@@ -201,16 +419,27 @@ def segment_gradients(
 
     ``losses[c]`` must depend on the rows ``segments.bounds[c]`` only.
     """
-    layers = sorted({segments.layer_of[p][0] for p in params})
-    deltas = torch.autograd.grad(
-        sum(losses), [segments.outputs[i] for i in layers],
-        create_graph=create_graph, retain_graph=True, materialize_grads=True,
-    )  # fmt: skip
-    delta_of = dict(zip(layers, deltas))
+    targets, key_of = [], {}
+    for p in params:
+        if p not in segments.param_of:
+            raise ValueError(
+                f"cell_gradients='segments': a parameter of shape {tuple(p.shape)} was not "
+                "used by a recorded layer in the forward. Use cell_gradients='loop'."
+            )
+        position, kind = segments.param_of[p]
+        layer = segments.layers[position]
+        key = (position, kind) if layer.kind == "norm" else (position, "output")
+        if key not in key_of:
+            key_of[key] = len(targets)
+            norm_copy = layer.output[0 if kind == "weight" else 1] if layer.kind == "norm" else None
+            targets.append(norm_copy if layer.kind == "norm" else layer.output)
+    grads = torch.autograd.grad(
+        sum(losses), targets, create_graph=create_graph, retain_graph=True, materialize_grads=True
+    )
     per_param = []
     for p in params:
-        position, kind = segments.layer_of[p]
-        per_param.append(
-            _segment_sums(delta_of[position], segments.inputs[position], kind, segments.bounds)
-        )
+        position, kind = segments.param_of[p]
+        layer = segments.layers[position]
+        key = (position, kind) if layer.kind == "norm" else (position, "output")
+        per_param.append(_segment_sums(layer, kind, grads[key_of[key]], segments))
     return [list(cell) for cell in zip(*per_param)]

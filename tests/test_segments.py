@@ -6,6 +6,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from torch import nn
 
 import skfairnn._forward as forward_module
@@ -44,9 +45,10 @@ def test_only_networks_whose_rows_do_not_interact_share_one_forward():
     assert segments_cells(MLP(4, (8,)))
     assert segments_cells(LogisticRegressionModule(4))
     assert segments_cells(MLP(4, (8,), dropout=0.5))  # masks drawn once for the batch
+    assert segments_cells(ConvNet(3))
     assert not segments_cells(None)
-    assert not segments_cells(ConvNet(3))
-    assert not segments_cells(nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))
+    assert not segments_cells(nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))  # not "auto"
+    assert not segments_cells(_BatchNormNet())
 
     class Wider(MLP):
         def forward(self, X):
@@ -56,6 +58,32 @@ def test_only_networks_whose_rows_do_not_interact_share_one_forward():
     hooked = MLP(4, (8,))
     hooked.net[0].register_forward_hook(lambda *args: None)
     assert not segments_cells(hooked)
+
+
+class _Block(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)) + x)
+
+
+class _BatchNormNet(nn.Module):
+    """A small residual CNN with batch norm (rows interact through its statistics)."""
+
+    def __init__(self, momentum=0.1):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(2, 4, 3, stride=2), nn.BatchNorm2d(4, momentum=momentum)
+        )
+        self.block = _Block(4)
+        self.head = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5, momentum=momentum), nn.ReLU(),
+                                  nn.Linear(5, 1))  # fmt: skip
+
+    def forward(self, x):
+        return self.head(self.block(torch.relu(self.stem(x))).mean((2, 3)))
 
 
 def _per_cell_gradients(forward, batch, constraint, params):
@@ -158,3 +186,96 @@ def test_a_segmented_training_step_trains_the_loops_parameters(monkeypatch, esti
     looped.train_step(_step_input())
     for (name, a), b in zip(looped.module_.named_parameters(), net.module_.parameters()):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("equal", [True, False], ids=["equal-cells", "unequal-cells"])
+@pytest.mark.parametrize("momentum", [0.1, None], ids=["momentum", "cumulative"])
+def test_batch_norm_cells_get_their_own_statistics_in_one_forward(equal, momentum):
+    """cell_gradients='segments' on a batch-norm CNN: the loop's logits, per-cell gradients
+    (first and second order) and running statistics."""
+    torch.manual_seed(0)
+    net = _BatchNormNet(momentum).double().train()
+    _, y, group, weight = _columns(2, n=30, seed=2, equal=equal)
+    X = torch.randn(len(y), 2, 9, 9, dtype=torch.double)
+    batch = FairBatch(X, y.double(), group, weight.double(), 2)
+    nets = {"loop": net, "segments": copy.deepcopy(net)}
+    forwards, grads = {}, {}
+    for mode, module in nets.items():
+        forwards[mode] = forward_by_cell(
+            lambda rows, m=module: as_logits(m(rows), m), batch, "equalized_odds", module, mode
+        )
+        params = list(module.parameters())
+        _, _, grads[mode] = _per_cell_gradients(forwards[mode], batch, "equalized_odds", params)
+    assert forwards["segments"].cells.segments is not None
+    assert forwards["loop"].cells.segments is None
+    torch.testing.assert_close(forwards["segments"].logits, forwards["loop"].logits)
+    for cell_loop, cell_segmented in zip(grads["loop"], grads["segments"]):
+        for a, b in zip(cell_loop, cell_segmented):
+            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+    for a, b in zip(nets["loop"].buffers(), nets["segments"].buffers()):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)  # one update per cell
+    totals = {mode: sum(g.abs().sum() for cell in grads[mode] for g in cell) for mode in grads}
+    expected = torch.autograd.grad(totals["loop"], list(nets["loop"].parameters()))
+    got = torch.autograd.grad(totals["segments"], list(nets["segments"].parameters()))
+    for a, b in zip(expected, got):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_batch_norm_in_eval_mode_uses_running_statistics():
+    torch.manual_seed(0)
+    net = _BatchNormNet().double().eval()
+    _, y, group, weight = _columns(2, equal=True)
+    X = torch.randn(len(y), 2, 9, 9, dtype=torch.double)
+    batch = FairBatch(X, y.double(), group, weight.double(), 2)
+    forward = forward_by_cell(lambda r: as_logits(net(r), net), batch, "demographic_parity", net,
+                              "segments")  # fmt: skip
+    torch.testing.assert_close(forward.logits, as_logits(net(X), net))
+
+
+def test_segments_reject_what_they_cannot_take_apart():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(6, 6)
+            self.out = nn.Linear(6, 1)
+
+        def forward(self, x):
+            return self.out(self.layer(self.layer(x)))
+
+    X, y, group, weight = _columns(2)
+    batch = FairBatch(X, y.float(), group, weight, 2)
+    cases = [
+        (nn.Sequential(nn.Linear(6, 4), nn.LayerNorm(4), nn.Linear(4, 1)), "LayerNorm"),
+        (nn.Sequential(nn.Unflatten(1, (1, 6)), nn.Conv1d(1, 1, 3, padding=1,
+                       padding_mode="reflect"), nn.Flatten(), nn.Linear(6, 1)), "padding_mode"),
+        (Twice(), "called once"),
+    ]  # fmt: skip
+    for module, match in cases:
+        with pytest.raises(ValueError, match=match):
+            forward_by_cell(lambda r, m=module: as_logits(m(r), m), batch, "equalized_odds",
+                            module, "segments")  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::skfairnn.exceptions.CollapseWarning")
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        GCMClassifier(_BatchNormNet, temperature=2.0, penalized_params="all"),
+        FairerClassifier(_BatchNormNet, constraint="equalized_odds", alignment_weight=1.0),
+    ],
+    ids=["gcm", "fairer"],
+)
+def test_segments_train_a_batch_norm_network_as_the_loop_does(estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2, 9, 9)).astype(np.float32)
+    group = rng.integers(0, 2, 64)
+    y = (X[:, 0].mean((1, 2)) + group > 0.5).astype(int)
+    fits = {}
+    for mode in ("loop", "segments"):
+        fits[mode] = clone(estimator).set_params(
+            max_epochs=2, random_state=0, batch_size=16, cell_gradients=mode,
+            optimizer=torch.optim.SGD, lr=0.1,
+        ).fit(X, y, sensitive_features=group)  # fmt: skip
+    state = {mode: fit.module_.state_dict() for mode, fit in fits.items()}
+    for name, value in state["loop"].items():
+        torch.testing.assert_close(state["segments"][name], value, rtol=1e-4, atol=1e-5, msg=name)

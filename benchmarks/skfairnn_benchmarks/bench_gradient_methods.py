@@ -34,7 +34,6 @@ from skfairnn import (
     FairRegClassifier,
     GCMClassifier,
     RunnerClassifier,
-    _segments,
 )
 
 
@@ -141,16 +140,14 @@ def main(argv=None):
         help="wall: elapsed time; process: CPU time of this process (CPU runs only)",
     )
     parser.add_argument(
-        "--cell-forward",
-        choices=["auto", "loop"],
+        "--cell-gradients",
+        choices=["auto", "segments", "loop"],
         default="auto",
-        help="auto: one forward with per-cell segment sums where skfairnn takes it (MLPs); "
-        "loop: the per-cell loop everywhere, to time one against the other",
+        help="GCM's and FAIRER's cell_gradients: auto (segments for skfairnn's MLPs, the "
+        "loop otherwise), segments (one forward, per-cell batch-norm statistics), loop",
     )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    if args.cell_forward == "loop":
-        _segments.SEGMENTED_MODULES = ()
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:
@@ -169,18 +166,28 @@ def main(argv=None):
         random_state=0,
         batches_per_epoch=args.batches_per_epoch,
     )
+    per_cell = {"cell_gradients": args.cell_gradients}
     runs = {
         "ERM(cell_balanced)": ERMClassifier(sampling="cell_balanced", **common),
-        "GCM(T=2)": GCMClassifier(fairness_weight=3.0, temperature=2, **common),
+        "GCM(T=2)": GCMClassifier(fairness_weight=3.0, temperature=2, **per_cell, **common),
         "GCM(T=0,abs,all)": GCMClassifier(
-            fairness_weight=1.0, temperature=0, magnitude="abs", penalized_params="all", **common
-        ),
+            fairness_weight=1.0,
+            temperature=0,
+            magnitude="abs",
+            penalized_params="all",
+            **per_cell,
+            **common,
+        ),  # fmt: skip
         "FAIRER(EO)": FairerClassifier(
-            alignment_weight=0.01, constraint="equalized_odds", sampling="cell_balanced", **common
-        ),
+            alignment_weight=0.01,
+            constraint="equalized_odds",
+            sampling="cell_balanced",
+            **per_cell,
+            **common,
+        ),  # fmt: skip
         "FairReg(EO)": FairRegClassifier(fairness_weight=1.0, **common),
         "ERM(group_balanced)": ERMClassifier(sampling="group_balanced", **common),
-        "FAIRER(DP)": FairerClassifier(alignment_weight=0.01, **common),
+        "FAIRER(DP)": FairerClassifier(alignment_weight=0.01, **per_cell, **common),
         "RUNNER(DP)": RunnerClassifier(fairness_weight=0.3, top_k=0.1, **common),
     }
     if args.methods:
@@ -208,7 +215,7 @@ def main(argv=None):
         "batches_per_epoch": args.batches_per_epoch,
         "threads": torch.get_num_threads(),
         "clock": args.clock,
-        "cell_forward": args.cell_forward,
+        "cell_gradients": args.cell_gradients,
         "epochs": args.epochs,
         "rows": rows,
     }

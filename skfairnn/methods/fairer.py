@@ -10,6 +10,7 @@ import torch
 from .._cell_gradients import cell_gradients, cell_losses, compared_cells
 from .._penalty import FairPenaltyClassifier
 from .._rationale import cell_taylor_importances, cosine_matrix
+from .._segments import CELL_GRADIENTS
 from ..cells import cell_pairs
 from ..modules import MLP, find_layers
 from ..utils._sklearn import Interval, StrOptions
@@ -136,6 +137,19 @@ class FairerClassifier(FairPenaltyClassifier):
         form the rationale. ``None``: every ``nn.Linear``/``nn.Conv2d`` found
         by :func:`skfairnn.modules.find_layers`, output layer included, as in
         the authors' code.
+    cell_gradients : {"auto", "segments", "loop"}, default="auto"
+        How the per-cell gradients are taken; the values are the same up to
+        float rounding (:mod:`skfairnn._segments`). ``"loop"``: one forward
+        and one ``autograd.grad`` per cell (the authors' code). ``"segments"``:
+        one forward of the batch, sorted by cell, with every batch-norm layer
+        normalising each cell by that cell's statistics (as the loop does),
+        and each cell's gradient a segment sum of per-row terms; for networks
+        whose weighted layers are linear, convolution and batch-norm layers,
+        each called once, and whose rows interact only through batch norm
+        (you assert it by choosing it). ``"auto"``: ``"segments"`` for
+        skfairnn's :class:`~skfairnn.modules.MLP`,
+        :class:`~skfairnn.modules.LogisticRegressionModule` and
+        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module.
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         group for demographic parity, per (group, label) cell for equalized
@@ -208,6 +222,7 @@ class FairerClassifier(FairPenaltyClassifier):
         "importance": [StrOptions(set(GRANULARITIES))],
         "pair_aggregation": [StrOptions(set(PAIR_AGGREGATIONS))],
         "layers": [list, tuple, None],
+        "cell_gradients": [StrOptions(set(CELL_GRADIENTS))],
     }
 
     def __init__(
@@ -221,6 +236,7 @@ class FairerClassifier(FairPenaltyClassifier):
         importance="parameter",
         pair_aggregation="mean",
         layers=None,
+        cell_gradients="auto",
         **kwargs,
     ):
         super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
@@ -229,6 +245,7 @@ class FairerClassifier(FairPenaltyClassifier):
         self.importance = importance
         self.pair_aggregation = pair_aggregation
         self.layers = layers
+        self.cell_gradients = cell_gradients
 
     def initialize_module(self):
         """Build ``module_`` and resolve ``layers`` against it."""

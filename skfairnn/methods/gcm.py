@@ -16,6 +16,7 @@ from .._cell_gradients import (
 )
 from .._forward import CellForward
 from .._penalty import FairPenaltyClassifier
+from .._segments import CELL_GRADIENTS
 from ..cells import cell_group_label, cell_pairs
 from ..modules import MLP
 from ..sampling import resolve_sampling
@@ -218,6 +219,19 @@ class GCMClassifier(FairPenaltyClassifier):
         :math:`w \in \theta`; ``"weights"``/``"biases"`` select by name
         suffix; a list names tensors (``module_.named_parameters()`` keys,
         e.g. ``["net.0.bias"]`` for the "bias_0" row of Table 2).
+    cell_gradients : {"auto", "segments", "loop"}, default="auto"
+        How the per-cell gradients are taken; the values are the same up to
+        float rounding (:mod:`skfairnn._segments`). ``"loop"``: one forward
+        and one ``autograd.grad`` per cell (the authors' code). ``"segments"``:
+        one forward of the batch, sorted by cell, with every batch-norm layer
+        normalising each cell by that cell's statistics (as the loop does),
+        and each cell's gradient a segment sum of per-row terms; for networks
+        whose weighted layers are linear, convolution and batch-norm layers,
+        each called once, and whose rows interact only through batch norm
+        (you assert it by choosing it). ``"auto"``: ``"segments"`` for
+        skfairnn's :class:`~skfairnn.modules.MLP`,
+        :class:`~skfairnn.modules.LogisticRegressionModule` and
+        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module.
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         (group, label) cell for equalized odds and equal opportunity (the
@@ -300,6 +314,7 @@ class GCMClassifier(FairPenaltyClassifier):
         "gradient": [StrOptions(set(GRADIENTS))],
         "dp_cells": [StrOptions(set(DP_CELLS))],
         "penalized_params": [StrOptions(set(PARAMETER_SELECTIONS)), list, tuple],
+        "cell_gradients": [StrOptions(set(CELL_GRADIENTS))],
     }
 
     def __init__(
@@ -314,6 +329,7 @@ class GCMClassifier(FairPenaltyClassifier):
         dp_cells="groups",
         penalized_params="skip_first_weight",
         sampling="auto",
+        cell_gradients="auto",
         **kwargs,
     ):
         super().__init__(module, fairness_weight=fairness_weight, constraint=constraint,
@@ -323,6 +339,7 @@ class GCMClassifier(FairPenaltyClassifier):
         self.gradient = gradient
         self.dp_cells = dp_cells
         self.penalized_params = penalized_params
+        self.cell_gradients = cell_gradients
 
     def _cell_layout(self) -> str:
         """Cells of the penalty: (group, label) cells for §4.3's DP variant."""
