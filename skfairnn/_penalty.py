@@ -111,8 +111,9 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
             return super().training_forward(batch)
         if self._forward_records == "cells":
             return forward_by_cell(
-                self.network_logits, batch, self._cell_layout(), self._segmentable_module()
-            )
+                self.network_logits, batch, self._cell_layout(), self._segmentable_module(),
+                self._cell_gradients_mode(),
+            )  # fmt: skip
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
@@ -124,7 +125,8 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         if forward is not None and forward.cells is not None:
             return forward.cells
         layout = self._cell_layout()
-        return forward_by_cell(self.network_logits, batch, layout, self._segmentable_module()).cells
+        module, mode = self._segmentable_module(), self._cell_gradients_mode()
+        return forward_by_cell(self.network_logits, batch, layout, module, mode).cells
 
     def _segmentable_module(self):
         """``module_``, for one forward of all cells, unless ``network_logits`` is overridden.
@@ -135,6 +137,10 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         if type(self).network_logits is not FairNetClassifier.network_logits:
             return None
         return self.module_
+
+    def _cell_gradients_mode(self) -> str:
+        """The method's ``cell_gradients`` parameter (``"auto"`` for a method without it)."""
+        return getattr(self, "cell_gradients", "auto")
 
     def _cell_layout(self) -> str:
         """The constraint whose cells the per-cell forward separates: ``constraint``.

@@ -265,17 +265,22 @@ def test_segments_reject_what_they_cannot_take_apart():
     ],
     ids=["gcm", "fairer"],
 )
-def test_segments_train_a_batch_norm_network_as_the_loop_does(estimator):
+def test_segments_train_a_batch_norm_network_as_the_loop_does(estimator, monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 2, 9, 9)).astype(np.float32)
     group = rng.integers(0, 2, 64)
     y = (X[:, 0].mean((1, 2)) + group > 0.5).astype(int)
-    fits = {}
+    fits, forwards = {}, []
+    segmented_forward = segments_module.segmented_forward
+    monkeypatch.setattr(
+        forward_module, "segmented_forward", lambda *a: forwards.append(1) or segmented_forward(*a)
+    )
     for mode in ("loop", "segments"):
         fits[mode] = clone(estimator).set_params(
             max_epochs=2, random_state=0, batch_size=16, cell_gradients=mode,
             optimizer=torch.optim.SGD, lr=0.1,
         ).fit(X, y, sensitive_features=group)  # fmt: skip
+    assert len(forwards) == 8  # the segments fit: 2 epochs of 4 batches, one forward each
     state = {mode: fit.module_.state_dict() for mode, fit in fits.items()}
     for name, value in state["loop"].items():
         torch.testing.assert_close(state["segments"][name], value, rtol=1e-4, atol=1e-5, msg=name)
