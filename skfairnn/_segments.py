@@ -232,33 +232,31 @@ def _cell_batch_norm(
     weight = None if bn.weight is None else bn.weight.repeat(n_cells)
     bias = None if bn.bias is None else bn.bias.repeat(n_cells)
     layers.append(_Layer(bn, "norm", None, (weight, bias)))
-    dims = [0, *range(2, x.dim())]
     batch_stats = bn.training or not bn.track_running_stats
-    if not batch_stats:
-        mean, var = bn.running_mean.repeat(n_cells), bn.running_var.repeat(n_cells)
-        out = F.batch_norm(_fold(x, n_cells), mean, var, weight, bias, False, 0.0, bn.eps)
-        return _unfold(out, n_cells)
-    if all(size == sizes[0] for size in sizes):
+    updates = bn.training and bn.track_running_stats
+    running = (None, None) if batch_stats else (bn.running_mean, bn.running_var)
+    dims = [0, *range(2, x.dim())]
+    if all(size == sizes[0] for size in sizes):  # one call, cells folded into channels
         folded = _fold(x, n_cells)
-        out = _unfold(F.batch_norm(folded, None, None, weight, bias, True, 0.0, bn.eps), n_cells)
-        if bn.training and bn.track_running_stats:
+        stats = [None if r is None else r.repeat(n_cells) for r in running]
+        out = F.batch_norm(folded, *stats, weight, bias, batch_stats, 0.0, bn.eps)
+        if updates:
             with torch.no_grad():
                 variances, means = torch.var_mean(folded.detach(), dim=dims, correction=1)
-            _update_running_stats(
-                bn, means.view(n_cells, channels), variances.view(n_cells, channels)
-            )
-        return out
-    parts, stats = [], []
+            shape = (n_cells, channels)
+            _update_running_stats(bn, means.view(shape), variances.view(shape))
+        return _unfold(out, n_cells)
+    parts, cell_stats = [], []
     for cell, rows in enumerate(torch.split(x, sizes)):
         part = slice(cell * channels, (cell + 1) * channels)
         parts.append(F.batch_norm(
-            rows, None, None, None if weight is None else weight[part],
-            None if bias is None else bias[part], True, 0.0, bn.eps,
+            rows, *running, None if weight is None else weight[part],
+            None if bias is None else bias[part], batch_stats, 0.0, bn.eps,
         ))  # fmt: skip
-        if bn.training and bn.track_running_stats:
-            stats.append(torch.var_mean(rows.detach(), dim=dims, correction=1))
-    if stats:
-        variances, means = (torch.stack(s) for s in zip(*stats))
+        if updates:
+            cell_stats.append(torch.var_mean(rows.detach(), dim=dims, correction=1))
+    if cell_stats:
+        variances, means = (torch.stack(s) for s in zip(*cell_stats))
         _update_running_stats(bn, means, variances)
     return torch.cat(parts)
 

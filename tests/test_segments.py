@@ -221,15 +221,25 @@ def test_batch_norm_cells_get_their_own_statistics_in_one_forward(equal, momentu
         torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
 
 
-def test_batch_norm_in_eval_mode_uses_running_statistics():
+@pytest.mark.parametrize("equal", [True, False], ids=["equal-cells", "unequal-cells"])
+def test_batch_norm_in_eval_mode_uses_running_statistics(equal):
     torch.manual_seed(0)
-    net = _BatchNormNet().double().eval()
-    _, y, group, weight = _columns(2, equal=True)
+    net = _BatchNormNet().double()
+    net(torch.randn(16, 2, 9, 9, dtype=torch.double))  # running statistics other than 0 and 1
+    net.eval()
+    _, y, group, weight = _columns(2, equal=equal)
     X = torch.randn(len(y), 2, 9, 9, dtype=torch.double)
     batch = FairBatch(X, y.double(), group, weight.double(), 2)
-    forward = forward_by_cell(lambda r: as_logits(net(r), net), batch, "demographic_parity", net,
-                              "segments")  # fmt: skip
-    torch.testing.assert_close(forward.logits, as_logits(net(X), net))
+    grads = {}
+    for mode in ("segments", "loop"):
+        forward = forward_by_cell(lambda r: as_logits(net(r), net), batch, "equalized_odds", net,
+                                  mode)  # fmt: skip
+        torch.testing.assert_close(forward.logits, as_logits(net(X), net))
+        params = list(net.parameters())
+        _, _, grads[mode] = _per_cell_gradients(forward, batch, "equalized_odds", params)
+    for cell_loop, cell_segmented in zip(grads["loop"], grads["segments"]):
+        for a, b in zip(cell_loop, cell_segmented):  # the affine copies of each cell
+            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
 
 
 def test_segments_reject_what_they_cannot_take_apart():
