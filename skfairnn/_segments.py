@@ -60,6 +60,7 @@ from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_log
 
 __all__ = [
     "CELL_GRADIENTS",
+    "CELL_GRADIENTS_PARAMETER",
     "RowSegments",
     "SEGMENTED_MODULES",
     "check_segmentable",
@@ -71,6 +72,22 @@ __all__ = [
 
 #: the values of the methods' ``cell_gradients`` parameter
 CELL_GRADIENTS = ("auto", "segments", "loop")
+
+#: the ``cell_gradients`` entry of the Parameters section of GCM and FAIRER
+CELL_GRADIENTS_PARAMETER = """\
+cell_gradients : {"auto", "segments", "loop"}, default="auto"
+        How the per-cell gradients are taken; the values are the same up to
+        float rounding (:mod:`skfairnn._segments`). ``"loop"``: one forward
+        and one ``autograd.grad`` per cell (the authors' code). ``"segments"``:
+        one forward of the batch, sorted by cell, with every batch-norm layer
+        normalising each cell by that cell's statistics (as the loop does),
+        and each cell's gradient a segment sum of per-row terms; for networks
+        whose weighted layers are linear, convolution and batch-norm layers,
+        each called once, and whose rows interact only through batch norm
+        (you assert it by choosing it). ``"auto"``: ``"segments"`` for
+        skfairnn's :class:`~skfairnn.modules.MLP`,
+        :class:`~skfairnn.modules.LogisticRegressionModule` and
+        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module."""
 #: The networks whose forward is known to map rows independently (exact types:
 #: a subclass may override ``forward``); ``cell_gradients="auto"`` segments them.
 #: Empty it to force the per-cell loop.

@@ -10,7 +10,7 @@ import torch
 from .._cell_gradients import cell_gradients, cell_losses, compared_cells
 from .._penalty import FairPenaltyClassifier
 from .._rationale import cell_taylor_importances, cosine_matrix
-from .._segments import CELL_GRADIENTS
+from .._segments import CELL_GRADIENTS, CELL_GRADIENTS_PARAMETER
 from ..cells import cell_pairs
 from ..modules import MLP, find_layers
 from ..utils._sklearn import Interval, StrOptions
@@ -137,19 +137,7 @@ class FairerClassifier(FairPenaltyClassifier):
         form the rationale. ``None``: every ``nn.Linear``/``nn.Conv2d`` found
         by :func:`skfairnn.modules.find_layers`, output layer included, as in
         the authors' code.
-    cell_gradients : {"auto", "segments", "loop"}, default="auto"
-        How the per-cell gradients are taken; the values are the same up to
-        float rounding (:mod:`skfairnn._segments`). ``"loop"``: one forward
-        and one ``autograd.grad`` per cell (the authors' code). ``"segments"``:
-        one forward of the batch, sorted by cell, with every batch-norm layer
-        normalising each cell by that cell's statistics (as the loop does),
-        and each cell's gradient a segment sum of per-row terms; for networks
-        whose weighted layers are linear, convolution and batch-norm layers,
-        each called once, and whose rows interact only through batch norm
-        (you assert it by choosing it). ``"auto"``: ``"segments"`` for
-        skfairnn's :class:`~skfairnn.modules.MLP`,
-        :class:`~skfairnn.modules.LogisticRegressionModule` and
-        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module.
+    %(cell_gradients_parameter)s
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         group for demographic parity, per (group, label) cell for equalized
@@ -283,3 +271,8 @@ class FairerClassifier(FairPenaltyClassifier):
             alignment = -self.alignment_weight * self.rationale_alignment(batch, forward)
             penalty = alignment if penalty is None else penalty + alignment
         return penalty
+
+
+FairerClassifier.__doc__ = FairerClassifier.__doc__.replace(
+    "%(cell_gradients_parameter)s", CELL_GRADIENTS_PARAMETER
+)

@@ -16,7 +16,7 @@ from .._cell_gradients import (
 )
 from .._forward import CellForward
 from .._penalty import FairPenaltyClassifier
-from .._segments import CELL_GRADIENTS
+from .._segments import CELL_GRADIENTS, CELL_GRADIENTS_PARAMETER
 from ..cells import cell_group_label, cell_pairs
 from ..modules import MLP
 from ..sampling import resolve_sampling
@@ -219,19 +219,7 @@ class GCMClassifier(FairPenaltyClassifier):
         :math:`w \in \theta`; ``"weights"``/``"biases"`` select by name
         suffix; a list names tensors (``module_.named_parameters()`` keys,
         e.g. ``["net.0.bias"]`` for the "bias_0" row of Table 2).
-    cell_gradients : {"auto", "segments", "loop"}, default="auto"
-        How the per-cell gradients are taken; the values are the same up to
-        float rounding (:mod:`skfairnn._segments`). ``"loop"``: one forward
-        and one ``autograd.grad`` per cell (the authors' code). ``"segments"``:
-        one forward of the batch, sorted by cell, with every batch-norm layer
-        normalising each cell by that cell's statistics (as the loop does),
-        and each cell's gradient a segment sum of per-row terms; for networks
-        whose weighted layers are linear, convolution and batch-norm layers,
-        each called once, and whose rows interact only through batch norm
-        (you assert it by choosing it). ``"auto"``: ``"segments"`` for
-        skfairnn's :class:`~skfairnn.modules.MLP`,
-        :class:`~skfairnn.modules.LogisticRegressionModule` and
-        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module.
+    %(cell_gradients_parameter)s
     sampling : str, default="auto"
         ``"auto"`` is the papers' loop for ``constraint``: equal draws per
         (group, label) cell for equalized odds and equal opportunity (the
@@ -406,3 +394,8 @@ class GCMClassifier(FairPenaltyClassifier):
         means = mean_cell_scores(compared, batch.sample_weight)
         weights = confidence_weights(means, compared.codes, layout, self.temperature)
         return gradient_matching_penalty(magnitudes, weights, cell_pairs(compared.codes, layout))
+
+
+GCMClassifier.__doc__ = GCMClassifier.__doc__.replace(
+    "%(cell_gradients_parameter)s", CELL_GRADIENTS_PARAMETER
+)
