@@ -19,21 +19,30 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
-from ._segments import segment_gradients, segment_losses
+from ._segments import blocks, segment_gradients
 from .cells import cell_pairs
 
 __all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
 
 
 def _weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted mean along the last axis (of each row, for ``(k, n)`` inputs)."""
     weight = weight.to(values.dtype)
-    return (values * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+    total = weight.sum(-1).clamp_min(torch.finfo(weight.dtype).tiny)
+    return (values * weight).sum(-1) / total
 
 
 def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.Tensor):
     """Weighted mean task loss of each present cell, :math:`\\sum_i w_i\\ell_i / \\sum_i w_i`."""
-    if forward.segments is not None:  # one forward of the batch: one criterion call
-        return segment_losses(forward.segments, criterion, y, weight)
+    segments = forward.segments
+    if segments is not None:  # one forward of the batch: one criterion call for all rows
+        logits = segments.logits
+        losses = criterion(logits, y[segments.order].to(logits.dtype))
+        weight = weight[segments.order]
+        loss_blocks = blocks(losses, segments.bounds)
+        if loss_blocks is not None:  # cells of one size, side by side: one reduction
+            return list(_weighted_mean(loss_blocks, blocks(weight, segments.bounds)).unbind(0))
+        return [_weighted_mean(losses[a:b], weight[a:b]) for a, b in segments.bounds]
     return [
         _weighted_mean(criterion(logits, y[rows].to(logits.dtype)), weight[rows])
         for rows, logits in zip(forward.index, forward.logits)

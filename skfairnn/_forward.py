@@ -28,6 +28,7 @@ Nothing is stored on the estimator: the forward lives in the step's locals.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -154,36 +155,33 @@ def forward_by_cell(
     order = torch.argsort(codes, stable=True)
     rows_of = torch.split(order, sizes)
     nonempty = [code for code in range(n_cells) if sizes[code]]
-    forward = CellForward([], [], [], batch.n_groups)
+    present = [code for code in nonempty if tally[code][1]]
     if module is not None and cell_gradients == "segments":
         check_segmentable(module)
     segmented = module is not None and (
         cell_gradients == "segments" or (cell_gradients == "auto" and segments_cells(module))
     )
+    segments = None
     if segmented:  # rows interact only through batch norm: one forward, segment sums
-        starts = [sum(sizes[:code]) for code in range(n_cells)]
-        present = [code for code in nonempty if tally[code][1]]
-        bounds = [(starts[code], starts[code] + sizes[code]) for code in present]
+        starts = [0, *itertools.accumulate(sizes)]
+        bounds = [(starts[code], starts[code + 1]) for code in present]
         slots = [nonempty.index(code) for code in present]
-        forward.segments = segmented_forward(
+        segments = segmented_forward(
             module, batch.X, order, [sizes[code] for code in nonempty], bounds, slots
         )
-        forward.codes = present
-        forward.index = [rows_of[code] for code in present]
-        forward.logits = [forward.segments.logits[start:stop] for start, stop in bounds]
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(len(order), device=order.device)
-        return TrainingForward(logits=forward.segments.logits[inverse], cells=forward)
-    X_of = torch.split(batch.X[order], sizes)
-    logits = [logits_of(X_of[code]) for code in nonempty]
-    for code, cell_logits in zip(nonempty, logits):
-        if tally[code][1]:
-            forward.codes.append(code)
-            forward.index.append(rows_of[code])
-            forward.logits.append(cell_logits)
+        sorted_logits = segments.logits
+        logits_of_cell = {code: sorted_logits[a:b] for code, (a, b) in zip(present, bounds)}
+    else:
+        X_of = torch.split(batch.X[order], sizes)
+        logits_of_cell = {code: logits_of(X_of[code]) for code in nonempty}
+        sorted_logits = torch.cat([logits_of_cell[code] for code in nonempty])
+    cells = CellForward(
+        present, [rows_of[code] for code in present],
+        [logits_of_cell[code] for code in present], batch.n_groups, segments,
+    )  # fmt: skip
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
-    return TrainingForward(logits=torch.cat(logits)[inverse], cells=forward)
+    return TrainingForward(logits=sorted_logits[inverse], cells=cells)
 
 
 def forward_recording(

@@ -63,9 +63,9 @@ __all__ = [
     "CELL_GRADIENTS_PARAMETER",
     "RowSegments",
     "SEGMENTED_MODULES",
+    "blocks",
     "check_segmentable",
     "segment_gradients",
-    "segment_losses",
     "segmented_forward",
     "segments_cells",
 ]
@@ -341,7 +341,7 @@ def segmented_forward(
     return RowSegments(order, logits, layers, param_of, bounds, slots)
 
 
-def _blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
+def blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
     """``values`` of the ranges as a ``(n_ranges, size, ...)`` view, if they tile one block."""
     size = bounds[0][1] - bounds[0][0]
     first = bounds[0][0]
@@ -354,37 +354,16 @@ def _blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
     return values.unflatten(0, (len(bounds), size))
 
 
-def segment_losses(
-    segments: RowSegments, criterion, y: torch.Tensor, weight: torch.Tensor
-) -> list[torch.Tensor]:
-    r"""Each cell's weighted mean loss :math:`\sum_{i \in c} w_i\ell_i / \sum_{i \in c} w_i`.
-
-    ``criterion`` is applied once to every row of the sorted batch (it must
-    be row-wise, as for the loop); ``y`` and ``weight`` are in batch order.
-    """
-    logits = segments.logits
-    losses = criterion(logits, y[segments.order].to(logits.dtype))
-    weight = weight[segments.order].to(logits.dtype)
-    tiny = torch.finfo(weight.dtype).tiny
-    weighted, total = _blocks(losses * weight, segments.bounds), _blocks(weight, segments.bounds)
-    if weighted is not None:
-        return list((weighted.sum(1) / total.sum(1).clamp_min(tiny)).unbind(0))
-    return [
-        (losses[a:b] * weight[a:b]).sum() / weight[a:b].sum().clamp_min(tiny)
-        for a, b in segments.bounds
-    ]
-
-
 def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> list[torch.Tensor]:
     """Per cell, the convolution's weight gradient from its rows (``convolution_backward``)."""
     conv, weight = layer.module, layer.module.weight
     args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
     mask = [False, True, False]
-    inputs = _blocks(layer.input, bounds)
+    inputs = blocks(layer.input, bounds)
     if inputs is not None:  # the cells as channel groups: one call for all of them
         n_cells = len(bounds)
         folded = torch.ops.aten.convolution_backward(
-            _fold(_blocks(delta, bounds).flatten(0, 1), n_cells),
+            _fold(blocks(delta, bounds).flatten(0, 1), n_cells),
             _fold(inputs.flatten(0, 1), n_cells),
             weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
             None, *args, conv.groups * n_cells, mask,
@@ -410,18 +389,28 @@ def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> lis
             return [delta[a:b].sum(dims) for a, b in bounds]
         return _conv_weight_sums(layer, delta, bounds)
     rows = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
-    blocks = _blocks(rows, bounds)
-    if blocks is not None:  # one batched product over (cell, row, feature) blocks
-        blocks = blocks.flatten(1, 2)
-        if kind == "bias":
-            return list(blocks.sum(1).unbind(0))
-        inputs = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
-        inputs = _blocks(inputs, bounds).flatten(1, 2)
-        return list(torch.bmm(blocks.transpose(1, 2), inputs).unbind(0))
     h = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
+    cell_rows = blocks(rows, bounds)
+    if cell_rows is not None:  # one batched product over (cell, row, feature) blocks
+        cell_rows = cell_rows.flatten(1, 2)
+        if kind == "bias":
+            return list(cell_rows.sum(1).unbind(0))
+        cell_inputs = blocks(h, bounds).flatten(1, 2)
+        return list(torch.bmm(cell_rows.transpose(1, 2), cell_inputs).unbind(0))
     if kind == "bias":
         return [rows[a:b].sum((0, 1)) for a, b in bounds]
     return [rows[a:b].flatten(0, 1).T @ h[a:b].flatten(0, 1) for a, b in bounds]
+
+
+def _differentiated(layer: _Layer, kind: str) -> torch.Tensor:
+    r"""What ``autograd.grad`` is asked for to get ``kind``'s per-cell sums of ``layer``.
+
+    The layer's output (every row's :math:`\delta`) for linear and convolution
+    layers; the per-cell copy of the parameter for batch norm.
+    """
+    if layer.kind == "norm":
+        return layer.output[0 if kind == "weight" else 1]
+    return layer.output
 
 
 def segment_gradients(
@@ -434,7 +423,7 @@ def segment_gradients(
 
     ``losses[c]`` must depend on the rows ``segments.bounds[c]`` only.
     """
-    targets, key_of = [], {}
+    targets, slot_of, plan = [], {}, []
     for p in params:
         if p not in segments.param_of:
             raise ValueError(
@@ -443,18 +432,13 @@ def segment_gradients(
             )
         position, kind = segments.param_of[p]
         layer = segments.layers[position]
-        key = (position, kind) if layer.kind == "norm" else (position, "output")
-        if key not in key_of:
-            key_of[key] = len(targets)
-            norm_copy = layer.output[0 if kind == "weight" else 1] if layer.kind == "norm" else None
-            targets.append(norm_copy if layer.kind == "norm" else layer.output)
+        target = _differentiated(layer, kind)
+        slot = slot_of.setdefault(id(target), len(targets))
+        if slot == len(targets):
+            targets.append(target)
+        plan.append((layer, kind, slot))
     grads = torch.autograd.grad(
         sum(losses), targets, create_graph=create_graph, retain_graph=True, materialize_grads=True
     )
-    per_param = []
-    for p in params:
-        position, kind = segments.param_of[p]
-        layer = segments.layers[position]
-        key = (position, kind) if layer.kind == "norm" else (position, "output")
-        per_param.append(_segment_sums(layer, kind, grads[key_of[key]], segments))
+    per_param = [_segment_sums(layer, kind, grads[slot], segments) for layer, kind, slot in plan]
     return [list(cell) for cell in zip(*per_param)]
