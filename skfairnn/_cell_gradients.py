@@ -84,8 +84,11 @@ def cell_gradients(
     *,
     create_graph: bool = True,
     cells: CellForward | None = None,
-) -> list[list[torch.Tensor]]:
-    """Gradient of each cell's loss w.r.t. ``params`` (zeros for parameters it does not use).
+) -> list[torch.Tensor]:
+    """Gradient of each cell's loss w.r.t. each of ``params``, stacked over the cells.
+
+    Returns one tensor per parameter, of shape ``(len(losses), *param.shape)``
+    (zeros where a cell's loss does not use the parameter).
 
     ``cells``: the cells the losses belong to (in order). When they share one
     forward (:attr:`CellForward.segments`), one ``autograd.grad`` of the
@@ -95,14 +98,13 @@ def cell_gradients(
     """
     if cells is not None and cells.segments is not None and losses:
         return segment_gradients(losses, params, cells.segments, create_graph)
-    return [
-        list(
-            torch.autograd.grad(
-                loss, params, create_graph=create_graph, retain_graph=True, materialize_grads=True
-            )
+    per_cell = [
+        torch.autograd.grad(
+            loss, params, create_graph=create_graph, retain_graph=True, materialize_grads=True
         )
         for loss in losses
     ]
+    return [torch.stack(cell_grads) for cell_grads in zip(*per_cell)]
 
 
 def mean_cell_scores(forward: CellForward, weight: torch.Tensor) -> torch.Tensor:

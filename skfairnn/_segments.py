@@ -27,10 +27,13 @@ Batch normalisation is what makes rows interact, and the loop forwards each
 cell on its own so that each cell is normalised by its own statistics. Here
 every batch-norm layer normalises each cell by that cell's statistics too:
 the cells are folded into the channel axis, ``(n_cells·n, C, ...) →
-(n, n_cells·C, ...)``, so one ``batch_norm`` call computes per-(cell, channel)
-statistics, with the layer's affine parameters repeated once per cell (whose
-gradients are then the cells' gradients). The running statistics receive the
-loop's updates, one per cell in cell order, in closed form.
+(n, n_cells·C, ...)``, so torch's batch-norm kernels compute per-(cell,
+channel) statistics (:class:`~skfairnn._cell_norm.CellBatchNorm`, whose
+double backward is in closed form: a few kernels per layer where autograd's
+is a composite of some fifty), with the layer's affine parameters entering
+as one copy per cell, ``(n_cells, C)`` (whose gradients are then the cells'
+gradients). The running statistics receive the loop's updates, one per cell
+in cell order, in closed form.
 
 All of it keeps its graph (``create_graph=True``), so a penalty on the
 per-cell gradients is differentiated through it by the step's single
@@ -48,6 +51,7 @@ batch norm (what the user asserts by choosing it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +60,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ._cell_norm import cell_batch_norm, fold_cells
 from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_logits
 
 __all__ = [
@@ -200,24 +205,20 @@ def check_segmentable(module: nn.Module) -> None:
             )
 
 
-def _fold(x: torch.Tensor, n_cells: int) -> torch.Tensor:
-    """``(n_cells·n, C, ...)`` → ``(n, n_cells·C, ...)``: each cell's channels side by side."""
-    n = x.shape[0] // n_cells
-    return x.view(n_cells, n, *x.shape[1:]).transpose(0, 1).reshape(n, -1, *x.shape[2:])
+@functools.lru_cache(maxsize=32)
+def _momentum_weights(n_cells: int, momentum: float, dtype, device) -> torch.Tensor:
+    """:math:`m (1-m)^{C-1-c}` of each cell :math:`c` (a constant, made once per device)."""
+    weights = [momentum * (1 - momentum) ** (n_cells - 1 - c) for c in range(n_cells)]
+    return torch.tensor(weights, dtype=dtype, device=device)
 
 
-def _unfold(x: torch.Tensor, n_cells: int) -> torch.Tensor:
-    """The inverse of :func:`_fold`."""
-    n, channels = x.shape[0], x.shape[1] // n_cells
-    return (
-        x.view(n, n_cells, channels, *x.shape[2:])
-        .transpose(0, 1)
-        .reshape(-1, channels, *x.shape[2:])
-    )
+def _update_running_stats(
+    bn: _BatchNorm, means: torch.Tensor, variances: torch.Tensor, scale: float = 1.0
+) -> None:
+    """The loop's running-statistic updates, one per cell in order (rows of ``means``).
 
-
-def _update_running_stats(bn: _BatchNorm, means: torch.Tensor, variances: torch.Tensor) -> None:
-    """The loop's running-statistic updates, one per cell in order (rows of ``means``)."""
+    ``scale`` multiplies ``variances`` (the unbiased correction of biased ones).
+    """
     n_cells = means.shape[0]
     with torch.no_grad():
         if bn.momentum is None:  # cumulative average: one update after another
@@ -225,15 +226,41 @@ def _update_running_stats(bn: _BatchNorm, means: torch.Tensor, variances: torch.
                 bn.num_batches_tracked.add_(1)
                 factor = 1.0 / float(bn.num_batches_tracked)  # a host read; rare option
                 bn.running_mean.mul_(1 - factor).add_(mean, alpha=factor)
-                bn.running_var.mul_(1 - factor).add_(variance, alpha=factor)
+                bn.running_var.mul_(1 - factor).add_(variance, alpha=factor * scale)
             return
         m = bn.momentum  # r <- (1-m)^C r + sum_c m (1-m)^(C-1-c) s_c
-        coefficients = [m * (1 - m) ** (n_cells - 1 - c) for c in range(n_cells)]
-        weights = torch.tensor(coefficients, dtype=means.dtype)
-        weights = weights.to(means.device, non_blocking=True)[:, None]
-        bn.running_mean.mul_((1 - m) ** n_cells).add_((weights * means).sum(0))
-        bn.running_var.mul_((1 - m) ** n_cells).add_((weights * variances).sum(0))
+        weights = _momentum_weights(n_cells, m, means.dtype, means.device)
+        bn.running_mean.addmv_(means.T, weights, beta=(1 - m) ** n_cells)
+        bn.running_var.addmv_(variances.T, weights, beta=(1 - m) ** n_cells, alpha=scale)
         bn.num_batches_tracked.add_(n_cells)
+
+
+def _cells_norm(
+    bn: _BatchNorm, x: torch.Tensor, n_cells: int, weight, bias, updates: bool
+) -> torch.Tensor:
+    r"""Batch norm of ``x`` whose ``n_cells`` cells are consecutive blocks of one size.
+
+    Each (cell, channel) is normalised by its cell's statistics
+    (:class:`~skfairnn._cell_norm.CellBatchNorm`: torch's batch-norm kernels
+    on the cells folded into channels, with a closed-form double backward),
+    or by the running ones in evaluation mode (``x`` viewed as ``(cell, row,
+    channel, rest)``).
+    """
+    channels = x.shape[1]
+    if bn.training or not bn.track_running_stats:
+        out, mean, variance = cell_batch_norm(x, n_cells, weight, bias, bn.eps)
+        if updates:
+            count = x.numel() // (n_cells * channels)
+            _update_running_stats(bn, mean, variance, count / max(count - 1, 1))
+        return out
+    cells = x.reshape(n_cells, x.shape[0] // n_cells, channels, -1)
+    scale = torch.rsqrt(bn.running_var + bn.eps).expand(n_cells, channels)
+    if weight is not None:
+        scale = scale * weight
+    out = (cells - bn.running_mean[:, None]) * scale[:, None, :, None]
+    if bias is not None:
+        out = out + bias[:, None, :, None]
+    return out.view_as(x)
 
 
 def _cell_batch_norm(
@@ -241,34 +268,26 @@ def _cell_batch_norm(
 ) -> torch.Tensor:
     """Batch norm of ``x`` with each cell (consecutive rows of ``sizes``) by its own statistics.
 
-    The affine parameters enter as one copy per cell (recorded in ``layers``).
-    In evaluation mode (running statistics) the rows do not interact, and
-    only the copies differ from the layer's own forward.
+    The affine parameters enter as one copy per cell, ``(n_cells, C)``
+    (recorded in ``layers``). In evaluation mode (running statistics) the
+    rows do not interact, and only the copies differ from the layer's own
+    forward.
     """
     n_cells, channels = len(sizes), x.shape[1]
-    weight = None if bn.weight is None else bn.weight.repeat(n_cells)
-    bias = None if bn.bias is None else bn.bias.repeat(n_cells)
+    weight = None if bn.weight is None else bn.weight.expand(n_cells, channels)
+    bias = None if bn.bias is None else bn.bias.expand(n_cells, channels)
     layers.append(_Layer(bn, "norm", None, (weight, bias)))
     batch_stats = bn.training or not bn.track_running_stats
     updates = bn.training and bn.track_running_stats
+    if all(size == sizes[0] for size in sizes):
+        return _cells_norm(bn, x, n_cells, weight, bias, updates)
     running = (None, None) if batch_stats else (bn.running_mean, bn.running_var)
     dims = [0, *range(2, x.dim())]
-    if all(size == sizes[0] for size in sizes):  # one call, cells folded into channels
-        folded = _fold(x, n_cells)
-        stats = [None if r is None else r.repeat(n_cells) for r in running]
-        out = F.batch_norm(folded, *stats, weight, bias, batch_stats, 0.0, bn.eps)
-        if updates:
-            with torch.no_grad():
-                variances, means = torch.var_mean(folded.detach(), dim=dims, correction=1)
-            shape = (n_cells, channels)
-            _update_running_stats(bn, means.view(shape), variances.view(shape))
-        return _unfold(out, n_cells)
     parts, cell_stats = [], []
     for cell, rows in enumerate(torch.split(x, sizes)):
-        part = slice(cell * channels, (cell + 1) * channels)
         parts.append(F.batch_norm(
-            rows, *running, None if weight is None else weight[part],
-            None if bias is None else bias[part], batch_stats, 0.0, bn.eps,
+            rows, *running, None if weight is None else weight[cell],
+            None if bias is None else bias[cell], batch_stats, 0.0, bn.eps,
         ))  # fmt: skip
         if updates:
             cell_stats.append(torch.var_mean(rows.detach(), dim=dims, correction=1))
@@ -354,8 +373,12 @@ def blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
     return values.unflatten(0, (len(bounds), size))
 
 
-def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> list[torch.Tensor]:
-    """Per cell, the convolution's weight gradient from its rows (``convolution_backward``)."""
+def _stack(per_cell: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(list(per_cell))
+
+
+def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> torch.Tensor:
+    """The convolution's weight gradient of each cell's rows, ``(n_cells, *weight.shape)``."""
     conv, weight = layer.module, layer.module.weight
     args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
     mask = [False, True, False]
@@ -363,30 +386,40 @@ def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> list[torch.
     if inputs is not None:  # the cells as channel groups: one call for all of them
         n_cells = len(bounds)
         folded = torch.ops.aten.convolution_backward(
-            _fold(blocks(delta, bounds).flatten(0, 1), n_cells),
-            _fold(inputs.flatten(0, 1), n_cells),
+            fold_cells(blocks(delta, bounds).flatten(0, 1), n_cells),
+            fold_cells(inputs.flatten(0, 1), n_cells),
             weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
             None, *args, conv.groups * n_cells, mask,
         )[1]  # fmt: skip
-        return list(folded.view(n_cells, *weight.shape).unbind(0))
-    return [
+        return folded.view(n_cells, *weight.shape)
+    return _stack(
         torch.ops.aten.convolution_backward(
             delta[a:b], layer.input[a:b], weight, None, *args, conv.groups, mask
         )[1]
         for a, b in bounds
-    ]
+    )
 
 
-def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> list[torch.Tensor]:
-    """Per cell of ``segments``, the gradient of ``layer``'s ``kind`` parameter."""
+def _norm_sums(delta: torch.Tensor, slots: list[int]) -> torch.Tensor:
+    """The rows ``slots`` of a batch-norm copy's gradient ``(n_nonempty, C)``."""
+    first = slots[0]
+    if slots == list(range(first, first + len(slots))):  # consecutive: a view
+        return delta if len(slots) == len(delta) else delta[first : first + len(slots)]
+    return _stack(delta[slot] for slot in slots)
+
+
+def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> torch.Tensor:
+    """The gradient of ``layer``'s ``kind`` parameter for each cell of ``segments``, stacked."""
     bounds = segments.bounds
-    if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty·C,)
-        per_cell = delta.view(-1, layer.module.num_features)
-        return [per_cell[slot] for slot in segments.slots]
+    if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty, C)
+        return _norm_sums(delta, segments.slots)
     if layer.kind == "conv":
         if kind == "bias":
-            dims = [0, *range(2, delta.dim())]
-            return [delta[a:b].sum(dims) for a, b in bounds]
+            dims = [1, *range(3, delta.dim() + 1)]
+            cell_rows = blocks(delta, bounds)
+            if cell_rows is not None:
+                return cell_rows.sum(dims)
+            return _stack(delta[a:b].sum([d - 1 for d in dims]) for a, b in bounds)
         return _conv_weight_sums(layer, delta, bounds)
     rows = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
     h = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
@@ -394,12 +427,11 @@ def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> lis
     if cell_rows is not None:  # one batched product over (cell, row, feature) blocks
         cell_rows = cell_rows.flatten(1, 2)
         if kind == "bias":
-            return list(cell_rows.sum(1).unbind(0))
-        cell_inputs = blocks(h, bounds).flatten(1, 2)
-        return list(torch.bmm(cell_rows.transpose(1, 2), cell_inputs).unbind(0))
+            return cell_rows.sum(1)
+        return torch.bmm(cell_rows.transpose(1, 2), blocks(h, bounds).flatten(1, 2))
     if kind == "bias":
-        return [rows[a:b].sum((0, 1)) for a, b in bounds]
-    return [rows[a:b].flatten(0, 1).T @ h[a:b].flatten(0, 1) for a, b in bounds]
+        return _stack(rows[a:b].sum((0, 1)) for a, b in bounds)
+    return _stack(rows[a:b].flatten(0, 1).T @ h[a:b].flatten(0, 1) for a, b in bounds)
 
 
 def _differentiated(layer: _Layer, kind: str) -> torch.Tensor:
@@ -418,10 +450,11 @@ def segment_gradients(
     params: Sequence[torch.Tensor],
     segments: RowSegments,
     create_graph: bool = True,
-) -> list[list[torch.Tensor]]:
+) -> list[torch.Tensor]:
     """Gradient of each cell's loss w.r.t. ``params``, from one ``autograd.grad`` (see module).
 
-    ``losses[c]`` must depend on the rows ``segments.bounds[c]`` only.
+    ``losses[c]`` must depend on the rows ``segments.bounds[c]`` only. Returns,
+    per parameter, the cells' gradients stacked: ``(n_cells, *param.shape)``.
     """
     targets, slot_of, plan = [], {}, []
     for p in params:
@@ -440,5 +473,4 @@ def segment_gradients(
     grads = torch.autograd.grad(
         sum(losses), targets, create_graph=create_graph, retain_graph=True, materialize_grads=True
     )
-    per_param = [_segment_sums(layer, kind, grads[slot], segments) for layer, kind, slot in plan]
-    return [list(cell) for cell in zip(*per_param)]
+    return [_segment_sums(layer, kind, grads[slot], segments) for layer, kind, slot in plan]

@@ -119,13 +119,13 @@ def test_segment_sums_give_the_loops_logits_and_gradients(constraint, n_groups, 
     _, loop_losses, loop_grads = _per_cell_gradients(loop, batch, constraint, params)
     _, losses, grads = _per_cell_gradients(segmented, batch, constraint, params)
     torch.testing.assert_close(torch.stack(losses), torch.stack(loop_losses))
-    assert len(grads) == len(loop_grads) > 0
-    for cell_loop, cell_segmented in zip(loop_grads, grads):
-        for a, b in zip(cell_loop, cell_segmented):
-            torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
+    assert len(grads) == len(loop_grads) == len(params)
+    for param, loop_stack, stack in zip(params, loop_grads, grads):  # (cell, *param.shape)
+        assert stack.shape == (len(losses), *param.shape)
+        torch.testing.assert_close(stack, loop_stack, rtol=1e-10, atol=1e-12)
     # second order: a penalty on the per-cell gradients has the loop's gradient
-    total = sum(g.square().sum() for cell in grads for g in cell)
-    expected = sum(g.square().sum() for cell in loop_grads for g in cell)
+    total = sum(g.square().sum() for g in grads)
+    expected = sum(g.square().sum() for g in loop_grads)
     for a, b in zip(torch.autograd.grad(expected, params), torch.autograd.grad(total, params)):
         torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
 
@@ -139,7 +139,7 @@ def test_with_dropout_each_cell_gets_the_gradient_of_the_batchs_own_forward():
     forward = forward_by_cell(lambda rows: as_logits(net(rows), net), batch, "equalized_odds", net)
     params = list(net.parameters())
     _, losses, grads = _per_cell_gradients(forward, batch, "equalized_odds", params)
-    for loss, cell in zip(losses, grads):  # autograd through the shared graph, cell by cell
+    for loss, cell in zip(losses, zip(*grads)):  # autograd through the shared graph, per cell
         direct = torch.autograd.grad(loss, params, retain_graph=True)
         for a, b in zip(direct, cell):
             torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
@@ -209,12 +209,11 @@ def test_batch_norm_cells_get_their_own_statistics_in_one_forward(equal, momentu
     assert forwards["segments"].cells.segments is not None
     assert forwards["loop"].cells.segments is None
     torch.testing.assert_close(forwards["segments"].logits, forwards["loop"].logits)
-    for cell_loop, cell_segmented in zip(grads["loop"], grads["segments"]):
-        for a, b in zip(cell_loop, cell_segmented):
-            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+    for loop_stack, stack in zip(grads["loop"], grads["segments"]):
+        torch.testing.assert_close(stack, loop_stack, rtol=1e-9, atol=1e-12)
     for a, b in zip(nets["loop"].buffers(), nets["segments"].buffers()):
         torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)  # one update per cell
-    totals = {mode: sum(g.abs().sum() for cell in grads[mode] for g in cell) for mode in grads}
+    totals = {mode: sum(g.abs().sum() for g in grads[mode]) for mode in grads}
     expected = torch.autograd.grad(totals["loop"], list(nets["loop"].parameters()))
     got = torch.autograd.grad(totals["segments"], list(nets["segments"].parameters()))
     for a, b in zip(expected, got):
@@ -237,9 +236,8 @@ def test_batch_norm_in_eval_mode_uses_running_statistics(equal):
         torch.testing.assert_close(forward.logits, as_logits(net(X), net))
         params = list(net.parameters())
         _, _, grads[mode] = _per_cell_gradients(forward, batch, "equalized_odds", params)
-    for cell_loop, cell_segmented in zip(grads["loop"], grads["segments"]):
-        for a, b in zip(cell_loop, cell_segmented):  # the affine copies of each cell
-            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+    for loop_stack, stack in zip(grads["loop"], grads["segments"]):  # affine copies per cell
+        torch.testing.assert_close(stack, loop_stack, rtol=1e-9, atol=1e-12)
 
 
 def test_segments_reject_what_they_cannot_take_apart():

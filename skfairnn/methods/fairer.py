@@ -254,8 +254,7 @@ class FairerClassifier(FairPenaltyClassifier):
         losses = cell_losses(cells, self.criterion_, batch.y, batch.sample_weight)
         grads = cell_gradients(losses, weights, cells=cells)
         importances = [  # per layer, one row per cell
-            cell_taylor_importances(w, torch.stack(layer), self.importance)
-            for w, layer in zip(weights, zip(*grads))
+            cell_taylor_importances(w, layer, self.importance) for w, layer in zip(weights, grads)
         ]
         pairs = cell_pairs(cells.codes, self.constraint)
         return rationale_similarity(importances, pairs, self.pair_aggregation)

@@ -388,9 +388,9 @@ class GCMClassifier(FairPenaltyClassifier):
             scales = contribution_scales(cells, batch.sample_weight).to(losses[0].dtype)
             position = {code: i for i, code in enumerate(cells.codes)}
             losses = [scales[position[code]] * loss for code, loss in zip(compared.codes, losses)]
-        grads = cell_gradients(losses, params, cells=compared)
-        flat = torch.cat([g.reshape(-1) for cell in grads for g in cell])
-        magnitudes = MAGNITUDES[self.magnitude](flat.view(len(grads), -1))  # (cell, element)
+        grads = cell_gradients(losses, params, cells=compared)  # per parameter, (cell, ...)
+        flat = torch.cat([g.flatten(1) for g in grads], dim=1) if len(grads) > 1 else grads[0]
+        magnitudes = MAGNITUDES[self.magnitude](flat.flatten(1))  # (cell, element)
         means = mean_cell_scores(compared, batch.sample_weight)
         weights = confidence_weights(means, compared.codes, layout, self.temperature)
         return gradient_matching_penalty(magnitudes, weights, cell_pairs(compared.codes, layout))
