@@ -248,9 +248,15 @@ def _cells_norm(
     """
     channels = x.shape[1]
     if bn.training or not bn.track_running_stats:
+        count = x.numel() // (n_cells * channels)  # values per (cell, channel)
+        if count == 1:  # what F.batch_norm, and so the per-cell loop, refuses
+            raise ValueError(
+                f"Expected more than 1 value per channel when training; each of the "
+                f"{n_cells} cells gives {type(bn).__name__} an input of size "
+                f"{(x.shape[0] // n_cells, *x.shape[1:])}."
+            )
         out, mean, variance = cell_batch_norm(x, n_cells, weight, bias, bn.eps)
         if updates:
-            count = x.numel() // (n_cells * channels)
             _update_running_stats(bn, mean, variance, count / max(count - 1, 1))
         return out
     cells = x.reshape(n_cells, x.shape[0] // n_cells, channels, -1)

@@ -240,6 +240,17 @@ def test_batch_norm_in_eval_mode_uses_running_statistics(equal):
         torch.testing.assert_close(stack, loop_stack, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["segments", "loop"])
+def test_batch_norm_of_one_row_cells_is_refused_as_by_batch_norm(mode):
+    """A cell of one row has no batch statistics: the loop's F.batch_norm and the
+    segments both raise its ValueError (no silent zeros)."""
+    net = nn.Sequential(nn.Linear(6, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)).train()
+    group, y = torch.tensor([0, 1, 0, 1]), torch.tensor([0, 0, 1, 1])
+    batch = FairBatch(torch.randn(4, 6), y.float(), group, torch.ones(4), 2)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        forward_by_cell(lambda r: as_logits(net(r), net), batch, "equalized_odds", net, mode)
+
+
 def test_segments_reject_what_they_cannot_take_apart():
     class Twice(nn.Module):
         def __init__(self):
