@@ -188,16 +188,24 @@ def test_a_segmented_training_step_trains_the_loops_parameters(monkeypatch, esti
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
 
 
+CUDA = pytest.param(
+    "cuda",
+    marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")],
+)
+
+
+@pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("equal", [True, False], ids=["equal-cells", "unequal-cells"])
 @pytest.mark.parametrize("momentum", [0.1, None], ids=["momentum", "cumulative"])
-def test_batch_norm_cells_get_their_own_statistics_in_one_forward(equal, momentum):
+def test_batch_norm_cells_get_their_own_statistics_in_one_forward(equal, momentum, device):
     """cell_gradients='segments' on a batch-norm CNN: the loop's logits, per-cell gradients
-    (first and second order) and running statistics."""
+    (first and second order) and running statistics (on a GPU too: its batch-norm kernels
+    and the closed-form double backward of skfairnn._cell_norm)."""
     torch.manual_seed(0)
-    net = _BatchNormNet(momentum).double().train()
+    net = _BatchNormNet(momentum).double().train().to(device)
     _, y, group, weight = _columns(2, n=30, seed=2, equal=equal)
     X = torch.randn(len(y), 2, 9, 9, dtype=torch.double)
-    batch = FairBatch(X, y.double(), group, weight.double(), 2)
+    batch = FairBatch(*(t.to(device) for t in (X, y.double(), group, weight.double())), 2)
     nets = {"loop": net, "segments": copy.deepcopy(net)}
     forwards, grads = {}, {}
     for mode, module in nets.items():
