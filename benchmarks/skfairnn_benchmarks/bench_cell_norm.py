@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""A/B of the segments' batch norm: ``CellBatchNorm`` against ``F.batch_norm`` on folded cells.
+
+``cell_gradients="segments"`` normalises each cell of a batch by its own
+statistics. Since 0.2.0's third speed round it does so with
+:class:`skfairnn._cell_norm.CellBatchNorm` (one autograd node, closed-form
+double backward); before, with ``F.batch_norm`` on the cells folded into
+channels, whose double backward autograd builds from many small operations.
+This benchmark swaps the two in one process (the earlier one is rebuilt here)
+and fits GCM and FAIRER (EO) on ResNet-18 with each, alternating, so that a
+machine's drift reaches both alike; it prints the best fit time of each and
+its ratio to ERM's.
+
+    python -m skfairnn_benchmarks.bench_cell_norm [--device cuda] [--images 1024] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+import skfairnn._segments as segments
+from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
+
+from .bench_gradient_methods import ResNet18, image_data
+
+
+def folded_batch_norm(bn, x, n_cells, weight, bias, updates):
+    """The earlier ``_cells_norm``: ``F.batch_norm`` of the folded cells (training mode)."""
+    if not (bn.training or not bn.track_running_stats):
+        return segments_cells_norm(bn, x, n_cells, weight, bias, updates)
+    folded = segments.fold_cells(x, n_cells)
+    out = F.batch_norm(
+        folded, None, None, None if weight is None else weight.reshape(-1),
+        None if bias is None else bias.reshape(-1), True, 0.0, bn.eps,
+    )  # fmt: skip
+    if updates:
+        with torch.no_grad():
+            dims = [0, *range(2, folded.dim())]
+            variances, means = torch.var_mean(folded, dim=dims, correction=1)
+        segments._update_running_stats(bn, means.view(n_cells, -1), variances.view(n_cells, -1))
+    n, channels = out.shape[0], out.shape[1] // n_cells
+    return (
+        out.view(n, n_cells, channels, *out.shape[2:])
+        .transpose(0, 1)
+        .reshape(-1, channels, *out.shape[2:])
+    )
+
+
+segments_cells_norm = segments._cells_norm
+VARIANTS = {"CellBatchNorm": segments_cells_norm, "folded F.batch_norm": folded_batch_norm}
+
+
+def _fit_seconds(estimator, X, y, group, device):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    estimator.fit(X, y, sensitive_features=group)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--size", type=int, default=64, help="image side")
+    parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    X, y, group = image_data(n=args.images, size=args.size)
+    common = dict(
+        module=ResNet18, module__width=args.width, batch_size=128, lr=1e-4, max_epochs=2,
+        device=args.device, random_state=0, verbose=0,
+    )  # fmt: skip
+    erm = ERMClassifier(sampling="cell_balanced", **common)
+    methods = {
+        "GCM(T=2)": GCMClassifier(
+            fairness_weight=3.0, temperature=2, cell_gradients="segments", **common
+        ),
+        "FAIRER(EO)": FairerClassifier(
+            alignment_weight=0.01, constraint="equalized_odds", sampling="cell_balanced",
+            cell_gradients="segments", **common,
+        ),
+    }  # fmt: skip
+    try:
+        erm.fit(X, y, sensitive_features=group)  # warm-up of every variant
+        for estimator in methods.values():
+            for norm in VARIANTS.values():
+                segments._cells_norm = norm
+                estimator.fit(X, y, sensitive_features=group)
+        best = {}
+        for _ in range(args.rounds):
+            seconds = _fit_seconds(erm, X, y, group, args.device)
+            best["ERM"] = min(best.get("ERM", seconds), seconds)
+            for name, estimator in methods.items():
+                for variant, norm in VARIANTS.items():
+                    segments._cells_norm = norm
+                    seconds = _fit_seconds(estimator, X, y, group, args.device)
+                    key = (name, variant)
+                    best[key] = min(best.get(key, seconds), seconds)
+    finally:
+        segments._cells_norm = segments_cells_norm
+    erm_seconds = best.pop("ERM")
+    print(f"ERM                               {erm_seconds:7.3f} s")
+    for (name, variant), seconds in best.items():
+        print(f"{name:11s} {variant:21s} {seconds:7.3f} s   ×{seconds / erm_seconds:5.2f} ERM")
+    return best
+
+
+if __name__ == "__main__":
+    main()
