@@ -29,8 +29,8 @@ every batch-norm layer normalises each cell by that cell's statistics too:
 the cells are folded into the channel axis, ``(n_cells·n, C, ...) →
 (n, n_cells·C, ...)``, so torch's batch-norm kernels compute per-(cell,
 channel) statistics (:class:`~skfairnn._cell_norm.CellBatchNorm`, whose
-double backward is in closed form: a few kernels per layer where autograd's
-is a composite of some fifty), with the layer's affine parameters entering
+double backward is in closed form: about twenty operations per layer where
+autograd's runs about 130), with the layer's affine parameters entering
 as one copy per cell, ``(n_cells, C)`` (whose gradients are then the cells'
 gradients). The running statistics receive the loop's updates, one per cell
 in cell order, in closed form.
