@@ -186,23 +186,23 @@ def check_segmentable(module: nn.Module) -> None:
     batch-norm layer; batch norm must be one of torch's own (not synchronised
     across processes).
     """
-    for name, sub in module.named_modules():
-        own = [p for p, _ in sub.named_parameters(recurse=False)]
-        if not own:
-            continue
-        problem = None
-        if not isinstance(sub, _WEIGHTED) or isinstance(sub, nn.SyncBatchNorm):
+    for name, sub in module.named_modules():  # every step: the common case costs no lookup
+        if isinstance(sub, _WEIGHTED) and not isinstance(sub, nn.SyncBatchNorm):
+            if not isinstance(sub, _CONVOLUTIONS) or sub.padding_mode == "zeros":
+                continue
+            problem = f"padding_mode={sub.padding_mode!r} (only 'zeros' is supported)"
+        else:
+            own = [p for p, _ in sub.named_parameters(recurse=False)]
+            if not own:
+                continue
             problem = (
                 f"its parameters {own} are not those of a linear, convolution or batch-norm layer"
             )
-        elif isinstance(sub, _CONVOLUTIONS) and sub.padding_mode != "zeros":
-            problem = f"padding_mode={sub.padding_mode!r} (only 'zeros' is supported)"
-        if problem is not None:
-            raise ValueError(
-                f"cell_gradients='segments' cannot take the per-cell gradients of layer "
-                f"{name or type(module).__name__!r} ({type(sub).__name__}): {problem}. "
-                "Use cell_gradients='loop'."
-            )
+        raise ValueError(
+            f"cell_gradients='segments' cannot take the per-cell gradients of layer "
+            f"{name or type(module).__name__!r} ({type(sub).__name__}): {problem}. "
+            "Use cell_gradients='loop'."
+        )
 
 
 @functools.lru_cache(maxsize=32)
@@ -236,7 +236,7 @@ def _update_running_stats(
 
 
 def _cells_norm(
-    bn: _BatchNorm, x: torch.Tensor, n_cells: int, weight, bias, updates: bool
+    bn: _BatchNorm, x: torch.Tensor, n_cells: int, weight, bias, batch_stats: bool, updates: bool
 ) -> torch.Tensor:
     r"""Batch norm of ``x`` whose ``n_cells`` cells are consecutive blocks of one size.
 
@@ -247,7 +247,7 @@ def _cells_norm(
     channel, rest)``).
     """
     channels = x.shape[1]
-    if bn.training or not bn.track_running_stats:
+    if batch_stats:
         count = x.numel() // (n_cells * channels)  # values per (cell, channel)
         if count == 1:  # what F.batch_norm, and so the per-cell loop, refuses
             raise ValueError(
@@ -286,7 +286,7 @@ def _cell_batch_norm(
     batch_stats = bn.training or not bn.track_running_stats
     updates = bn.training and bn.track_running_stats
     if all(size == sizes[0] for size in sizes):
-        return _cells_norm(bn, x, n_cells, weight, bias, updates)
+        return _cells_norm(bn, x, n_cells, weight, bias, batch_stats, updates)
     running = (None, None) if batch_stats else (bn.running_mean, bn.running_var)
     dims = [0, *range(2, x.dim())]
     parts, cell_stats = [], []
@@ -420,12 +420,12 @@ def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> tor
     if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty, C)
         return _norm_sums(delta, segments.slots)
     if layer.kind == "conv":
-        if kind == "bias":
-            dims = [1, *range(3, delta.dim() + 1)]
+        if kind == "bias":  # the sum over each cell's rows and positions
+            positions = list(range(2, delta.dim()))
             cell_rows = blocks(delta, bounds)
             if cell_rows is not None:
-                return cell_rows.sum(dims)
-            return _stack(delta[a:b].sum([d - 1 for d in dims]) for a, b in bounds)
+                return cell_rows.sum([1, *(d + 1 for d in positions)])
+            return _stack(delta[a:b].sum([0, *positions]) for a, b in bounds)
         return _conv_weight_sums(layer, delta, bounds)
     rows = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
     h = layer.input.reshape(len(rows), -1, layer.input.shape[-1])

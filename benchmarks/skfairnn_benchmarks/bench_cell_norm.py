@@ -25,15 +25,16 @@ import torch.nn.functional as F
 
 import skfairnn._segments as segments
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
+from skfairnn._cell_norm import fold_cells, unfold_cells
 
 from .bench_gradient_methods import ResNet18, image_data
 
 
-def folded_batch_norm(bn, x, n_cells, weight, bias, updates):
-    """The earlier ``_cells_norm``: ``F.batch_norm`` of the folded cells (training mode)."""
-    if not (bn.training or not bn.track_running_stats):
-        return segments_cells_norm(bn, x, n_cells, weight, bias, updates)
-    folded = segments.fold_cells(x, n_cells)
+def folded_batch_norm(bn, x, n_cells, weight, bias, batch_stats, updates):
+    """The earlier ``_cells_norm``: ``F.batch_norm`` of the folded cells (batch statistics)."""
+    if not batch_stats:
+        return segments_cells_norm(bn, x, n_cells, weight, bias, batch_stats, updates)
+    folded = fold_cells(x, n_cells)
     out = F.batch_norm(
         folded, None, None, None if weight is None else weight.reshape(-1),
         None if bias is None else bias.reshape(-1), True, 0.0, bn.eps,
@@ -43,12 +44,7 @@ def folded_batch_norm(bn, x, n_cells, weight, bias, updates):
             dims = [0, *range(2, folded.dim())]
             variances, means = torch.var_mean(folded, dim=dims, correction=1)
         segments._update_running_stats(bn, means.view(n_cells, -1), variances.view(n_cells, -1))
-    n, channels = out.shape[0], out.shape[1] // n_cells
-    return (
-        out.view(n, n_cells, channels, *out.shape[2:])
-        .transpose(0, 1)
-        .reshape(-1, channels, *out.shape[2:])
-    )
+    return unfold_cells(out, n_cells)
 
 
 segments_cells_norm = segments._cells_norm

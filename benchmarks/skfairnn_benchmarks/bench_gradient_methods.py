@@ -185,14 +185,14 @@ def main(argv=None):
             penalized_params="all",
             **per_cell,
             **common,
-        ),  # fmt: skip
+        ),
         "FAIRER(EO)": FairerClassifier(
             alignment_weight=0.01,
             constraint="equalized_odds",
             sampling="cell_balanced",
             **per_cell,
             **common,
-        ),  # fmt: skip
+        ),
         "FairReg(EO)": FairRegClassifier(fairness_weight=1.0, **common),
         "ERM(group_balanced)": ERMClassifier(sampling="group_balanced", **common),
         "FAIRER(DP)": FairerClassifier(alignment_weight=0.01, **per_cell, **common),

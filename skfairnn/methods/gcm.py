@@ -389,8 +389,9 @@ class GCMClassifier(FairPenaltyClassifier):
             position = {code: i for i, code in enumerate(cells.codes)}
             losses = [scales[position[code]] * loss for code, loss in zip(compared.codes, losses)]
         grads = cell_gradients(losses, params, cells=compared)  # per parameter, (cell, ...)
-        flat = torch.cat([g.flatten(1) for g in grads], dim=1) if len(grads) > 1 else grads[0]
-        magnitudes = MAGNITUDES[self.magnitude](flat.flatten(1))  # (cell, element)
+        flat = [g.flatten(1) for g in grads]  # one (cell, element) matrix, a copy only if several
+        flat = torch.cat(flat, dim=1) if len(flat) > 1 else flat[0]
+        magnitudes = MAGNITUDES[self.magnitude](flat)
         means = mean_cell_scores(compared, batch.sample_weight)
         weights = confidence_weights(means, compared.codes, layout, self.temperature)
         return gradient_matching_penalty(magnitudes, weights, cell_pairs(compared.codes, layout))
