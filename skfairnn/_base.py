@@ -44,7 +44,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
-from ._batches import EvaluationBatches, FairDataset, TrainingBatches
+from ._batches import EvaluationBatches, FairDataset, HostRows, TrainingBatches
 from ._callbacks import FiniteLoss, StepLog
 from ._compile import compile_problem, compiled_function, is_compiled
 from ._decision import PRIOR_CORRECTIONS, DecisionRule
@@ -86,9 +86,10 @@ class FairBatch:
         Sample weights, normalised to mean 1 over the rows of positive weight.
     n_groups : int
         Number of groups in the training data.
-    host : dict of str to Tensor or None, default=None
+    host : mapping of str to Tensor or None, default=None
         CPU copies of ``group``, ``y`` and ``sample_weight`` (same keys), when
-        those live on an accelerator: the per-cell forward
+        those live on an accelerator (a dict, or the
+        :class:`~skfairnn._batches.HostRows` that gathers them when read): the per-cell forward
         (:func:`~skfairnn._forward.forward_by_cell`) reads the cells' sizes
         from them, so the step never waits for the device. ``None``: the
         tensors above are read (no wait when they are on the CPU).
@@ -99,10 +100,10 @@ class FairBatch:
     group: torch.Tensor
     sample_weight: torch.Tensor
     n_groups: int
-    host: dict[str, torch.Tensor] | None = None
+    host: Mapping[str, torch.Tensor] | HostRows | None = None
 
 
-def _host_columns(Xi, yi, *, on_device: bool) -> dict[str, torch.Tensor] | None:
+def _host_columns(Xi, yi, *, on_device: bool) -> Mapping[str, torch.Tensor] | HostRows | None:
     """CPU copies of a batch's ``group``, ``y`` and ``sample_weight`` (:attr:`FairBatch.host`).
 
     The ones the batch carries under ``"host"`` (what

@@ -33,6 +33,7 @@ from .sampling import RandomBatchSampler, make_batch_sampler
 
 __all__ = [
     "FairDataset",
+    "HostRows",
     "TrainingBatches",
     "EvaluationBatches",
     "observed_rows",
@@ -124,6 +125,44 @@ def training_tensors(dataset) -> tuple[dict, torch.Tensor | None, FairDataset | 
     return tensors, (None if y is None else torch.as_tensor(np.asarray(y))), None
 
 
+class HostRows:
+    """CPU copies of one batch's rows of ``group``, ``y`` and ``sample_weight``, gathered when read.
+
+    What :class:`TrainingBatches` yields under ``"host"`` when the data lives
+    on an accelerator (:attr:`~skfairnn.FairBatch.host`). ``rows["group"]``
+    gathers the batch's rows of that column on the CPU at the first read; a
+    step that never reads them (a method without a per-cell forward) does
+    not pay for the gathers. It is deliberately not a ``Mapping``: skorch's
+    ``get_len`` then counts it as one column of ``len(rows)`` rows.
+
+    Parameters
+    ----------
+    columns : dict of str to Tensor
+        The training data's columns on the CPU.
+    index : LongTensor
+        The batch's rows (on the CPU).
+    """
+
+    __slots__ = ("_columns", "_index", "_gathered")
+
+    def __init__(self, columns: dict[str, torch.Tensor], index: torch.Tensor):
+        self._columns, self._index, self._gathered = columns, index, {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key) -> bool:
+        return key in self._columns
+
+    def keys(self):
+        return self._columns.keys()
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        if key not in self._gathered:
+            self._gathered[key] = self._columns[key][self._index]
+        return self._gathered[key]
+
+
 def _cut(tensors: dict, y, index_sampler, *, inputs_only: bool, host: dict | None = None):
     device = tensors["X"].device
     for host_index in index_sampler:
@@ -134,7 +173,7 @@ def _cut(tensors: dict, y, index_sampler, *, inputs_only: bool, host: dict | Non
             continue
         batch = {key: value[index] for key, value in tensors.items()}
         if host is not None:
-            batch["host"] = {key: value[host_index] for key, value in host.items()}
+            batch["host"] = HostRows(host, host_index)
         yield batch, y_batch
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from ._forward import CellForward
-from ._segments import blocks, segment_gradients
+from ._segments import segment_gradients
 from .cells import cell_pairs
 
 __all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
@@ -38,11 +38,11 @@ def cell_losses(forward: CellForward, criterion, y: torch.Tensor, weight: torch.
     if segments is not None:  # one forward of the batch: one criterion call for all rows
         logits = segments.logits
         losses = criterion(logits, y[segments.order].to(logits.dtype))
-        weight = weight[segments.order]
-        loss_blocks = blocks(losses, segments.bounds)
-        if loss_blocks is not None:  # cells of one size, side by side: one reduction
-            return list(_weighted_mean(loss_blocks, blocks(weight, segments.bounds)).unbind(0))
-        return [_weighted_mean(losses[a:b], weight[a:b]) for a, b in segments.bounds]
+        weight, rows = weight[segments.order], segments.rows
+        cell_losses = rows.stacked(losses)
+        if cell_losses is not None:  # cells of one size: one reduction
+            return list(_weighted_mean(cell_losses, rows.stacked(weight)).unbind(0))
+        return [_weighted_mean(*parts) for parts in zip(rows.parts(losses), rows.parts(weight))]
     return [
         _weighted_mean(criterion(logits, y[rows].to(logits.dtype)), weight[rows])
         for rows, logits in zip(forward.index, forward.logits)

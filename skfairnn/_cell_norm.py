@@ -3,8 +3,10 @@ r"""Batch norm of every cell by its own statistics, with a closed-form double ba
 
 The one-forward path of GCM and FAIRER (:mod:`skfairnn._segments`) normalises
 each cell of a batch by that cell's statistics, and the step differentiates
-the per-cell gradients once more (double backprop). The cells are folded
-into the channel axis, ``(n_cells·n, C, ...) → (n, n_cells·C, ...)``, so that
+the per-cell gradients once more (double backprop). The batch's rows are
+*interleaved* by cell (row :math:`k` of cell :math:`c` at position
+:math:`k \cdot n_{cells} + c`), so the cells fold into the channel axis as a
+view, ``(n·n_cells, C, ...) → (n, n_cells·C, ...)``, without a copy, and
 torch's own batch-norm kernels compute per-(cell, channel) statistics. Left
 to autograd, the double backward of ``batch_norm`` runs about 130 small
 operations per layer (counted on the CPU), and a GPU step is then bound by
@@ -51,23 +53,21 @@ _ALL = [True, True, True]
 
 
 def fold_cells(x: torch.Tensor, n_cells: int) -> torch.Tensor:
-    """``(n_cells·n, C, ...)`` → ``(n, n_cells·C, ...)``: each cell's channels side by side."""
-    n = x.shape[0] // n_cells
-    return x.view(n_cells, n, *x.shape[1:]).transpose(0, 1).reshape(n, -1, *x.shape[2:])
+    """``(n·n_cells, C, ...)`` with interleaved cells → ``(n, n_cells·C, ...)``: a view.
+
+    Row ``k`` of cell ``c`` is row ``k·n_cells + c`` of ``x``; in the folded
+    tensor its channels are ``c·C, ..., c·C + C - 1`` of row ``k``.
+    """
+    return x.reshape(x.shape[0] // n_cells, -1, *x.shape[2:])
 
 
 def unfold_cells(x: torch.Tensor, n_cells: int) -> torch.Tensor:
-    """The inverse of :func:`fold_cells`."""
-    n, channels = x.shape[0], x.shape[1] // n_cells
-    return (
-        x.view(n, n_cells, channels, *x.shape[2:])
-        .transpose(0, 1)
-        .reshape(-1, channels, *x.shape[2:])
-    )
+    """The inverse of :func:`fold_cells` (a view)."""
+    return x.reshape(-1, x.shape[1] // n_cells, *x.shape[2:])
 
 
 def _flat(per_cell: torch.Tensor | None) -> torch.Tensor | None:
-    """``(cell, channel)`` → ``(cell·channel,)``: the folded layout's channels."""
+    """``(cell, channel)`` → ``(cell·channel,)``, the folded channels (a view if contiguous)."""
     return None if per_cell is None else per_cell.reshape(-1)
 
 
@@ -84,9 +84,11 @@ def _batch_norm_backward(grad, folded, weight, mean, invstd, eps):
 
 
 class CellBatchNorm(torch.autograd.Function):
-    """Normalise each cell's channels of ``x`` ``(n_cells·n, C, ...)`` by that cell's statistics.
+    """Normalise each cell's channels of ``x`` ``(n·n_cells, C, ...)`` by that cell's statistics.
 
-    ``weight`` and ``bias``: ``(n_cells, C)`` or ``None``. Returns the
+    The cells of ``x`` are interleaved (:func:`fold_cells`). ``weight`` and
+    ``bias``: ``(n_cells, C)`` or ``None`` (contiguous, so that they fold
+    without a copy). Returns the
     output and, per (cell, channel) in the folded order, the mean and
     :math:`r = (\\sigma^2 + \\epsilon)^{-1/2}` (not differentiable).
     """
@@ -193,7 +195,7 @@ def cell_batch_norm(
     bias: torch.Tensor | None,
     eps: float,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:class:`CellBatchNorm` of ``x`` ``(n_cells·n, C, ...)``, cells of one size.
+    """:class:`CellBatchNorm` of ``x`` ``(n·n_cells, C, ...)``, interleaved cells of one size.
 
     Returns the output and the ``(n_cells, C)`` means and biased variances.
     """

@@ -80,13 +80,23 @@ def prior_shift_offset(data_prior: float, loss_prior: float) -> float:
     return _logit(data_prior) - _logit(loss_prior)
 
 
+def _sorted(logits: np.ndarray, y: np.ndarray | None = None):
+    """``logits`` in ascending order as float64 (a stable sort), and ``y`` in that order."""
+    order = np.argsort(logits, kind="stable")
+    scores = np.asarray(logits, np.float64)[order]
+    return scores, (None if y is None else np.asarray(y)[order])
+
+
 def match_rate_offset(logits: np.ndarray, rate: float) -> float:
     """Offset ``b`` such that a share ``rate`` of ``logits + b`` is at least 0.
 
     The threshold sits halfway between the two order statistics around the
     ``1 - rate`` quantile, so no training row lies exactly on it.
     """
-    scores = np.sort(np.asarray(logits, dtype=np.float64))
+    return _match_rate_offset_sorted(np.sort(np.asarray(logits, dtype=np.float64)), rate)
+
+
+def _match_rate_offset_sorted(scores: np.ndarray, rate: float) -> float:
     n = len(scores)
     k = int(round(rate * n))  # rows to predict positive
     if k <= 0:
@@ -107,12 +117,16 @@ def max_accuracy_offset(logits: np.ndarray, y: np.ndarray) -> float:
     ship a constant classifier; this rule keeps the accuracy and a usable
     recall. The threshold sits halfway between two scores.
     """
-    y = np.asarray(y)
-    n = len(y)
+    if len(y) == 0:
+        return 0.0
+    return _max_accuracy_offset_sorted(*_sorted(logits, y))
+
+
+def _max_accuracy_offset_sorted(scores: np.ndarray, labels: np.ndarray) -> float:
+    """:func:`max_accuracy_offset` of scores sorted ascending (stably) and their labels."""
+    n = len(labels)
     if n == 0:
         return 0.0
-    order = np.argsort(logits, kind="stable")
-    scores, labels = np.asarray(logits, np.float64)[order], y[order]
     # predicting positive for the rows from k on: negatives below k + positives from k
     correct = np.concatenate([[0], np.cumsum(labels == 0)]) + np.concatenate(
         [np.cumsum((labels == 1)[::-1])[::-1], [0]]
@@ -138,18 +152,20 @@ def ranking_auc(scores: np.ndarray, y: np.ndarray) -> float:
     rule records it every epoch, where ``roc_auc_score`` cost as much as a
     GPU epoch's batches of a small model.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    positive = np.asarray(y) == 1
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
+    return _ranking_auc_sorted(*_sorted(scores, y))
+
+
+def _ranking_auc_sorted(sorted_scores: np.ndarray, labels: np.ndarray) -> float:
+    """:func:`ranking_auc` of scores sorted ascending and their labels."""
+    positive = labels == 1
     first = np.concatenate([[True], sorted_scores[1:] != sorted_scores[:-1]])
     starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(scores)))
+    counts = np.diff(np.append(starts, len(sorted_scores)))
     average_rank = starts + (counts + 1) / 2  # 1-based rank shared by each run of ties
     ranks = average_rank[np.cumsum(first) - 1]
     n_pos = int(positive.sum())
-    n_neg = len(scores) - n_pos
-    rank_sum = ranks[positive[order]].sum()
+    n_neg = len(sorted_scores) - n_pos
+    rank_sum = ranks[positive].sum()
     return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
@@ -163,14 +179,21 @@ def _stride_rows(n: int) -> np.ndarray:
     return np.arange(0, n, max(1, -(-n // MAX_ROWS)))
 
 
-def _raw_logits(net, X: torch.Tensor) -> np.ndarray:
-    """Logits of the module without any offset, in chunks, gradients off."""
+def _sorted_logits(net, X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The module's logits of ``X`` (no offset) sorted ascending, and ``y`` in that order.
+
+    Forwarded in chunks with gradients off and sorted (stably) where the
+    module runs, so one sort serves the offset and the AUC and only the
+    sorted values come to the host.
+    """
     outputs = []
     with torch.no_grad(), eval_mode(net.module_):
         for start in range(0, len(X), _CHUNK):
-            chunk = X[start : start + _CHUNK]
-            outputs.append(net.network_logits(chunk).detach().to("cpu", torch.float64))
-    return torch.cat(outputs).numpy()
+            outputs.append(net.network_logits(X[start : start + _CHUNK]).detach())
+    logits = torch.cat(outputs)
+    scores, order = torch.sort(logits, stable=True)
+    labels = y.to(order.device)[order]
+    return scores.to("cpu", torch.float64).numpy(), labels.cpu().numpy()
 
 
 _MSG_COLLAPSE = (
@@ -219,25 +242,23 @@ class DecisionRule(Callback):
         # the training tensors the batches are cut from (already on the device), without
         # the rows a method added (Fair-SMOTE's synthetic rows): decided for the data passed
         tensors, y, _ = training_tensors(observed_rows(dataset_train))
-        y = y.cpu().numpy()
-        rows = _stride_rows(len(y))
         X = tensors["X"]
-        logits = _raw_logits(net, X[torch.as_tensor(rows, device=X.device)])
-        y_rows = y[rows]
-        data_prior = float(np.mean(y))
+        rows = torch.as_tensor(_stride_rows(len(y)), device=X.device)
+        scores, labels = _sorted_logits(net, X[rows], y[rows.to(y.device)])
+        data_prior = float(y.double().mean())
         if net.prior_correction == "prior_shift":
             offset = prior_shift_offset(data_prior, net.training_label_prior_)
         elif net.prior_correction == "match_rate":
-            offset = match_rate_offset(logits, data_prior)
+            offset = _match_rate_offset_sorted(scores, data_prior)
         elif net.prior_correction == "max_accuracy":
-            offset = max_accuracy_offset(logits, y_rows)
+            offset = _max_accuracy_offset_sorted(scores, labels)
         else:
             offset = 0.0
         net.decision_offset_ = offset
-        both_classes = 0 < y_rows.sum() < len(y_rows)
-        auc = ranking_auc(logits, y_rows) if both_classes else float("nan")
+        both_classes = 0 < labels.sum() < len(labels)
+        auc = _ranking_auc_sorted(scores, labels) if both_classes else float("nan")
         net.history.record("train_auc", float(auc))
-        net.history.record("train_positive_rate", float(np.mean(logits + offset >= 0)))
+        net.history.record("train_positive_rate", float(np.mean(scores + offset >= 0)))
         net.history.record("decision_offset", offset)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

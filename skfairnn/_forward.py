@@ -28,14 +28,19 @@ Nothing is stored on the estimator: the forward lives in the step's locals.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from ._activations import ActivationRecorder
-from ._segments import RowSegments, check_segmentable, segmented_forward, segments_cells
+from ._segments import (
+    CellRows,
+    RowSegments,
+    check_segmentable,
+    segmented_forward,
+    segments_cells,
+)
 from .cells import cell_codes
 
 __all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
@@ -163,14 +168,13 @@ def forward_by_cell(
     )
     segments = None
     if segmented:  # rows interact only through batch norm: one forward, segment sums
-        starts = [0, *itertools.accumulate(sizes)]
-        bounds = [(starts[code], starts[code + 1]) for code in present]
-        slots = [nonempty.index(code) for code in present]
-        segments = segmented_forward(
-            module, batch.X, order, [sizes[code] for code in nonempty], bounds, slots
+        rows = CellRows.for_sizes(
+            [sizes[code] for code in nonempty], [nonempty.index(code) for code in present]
         )
+        order = rows.order(order)
+        segments = segmented_forward(module, batch.X, order, rows)
         sorted_logits = segments.logits
-        logits_of_cell = {code: sorted_logits[a:b] for code, (a, b) in zip(present, bounds)}
+        logits_of_cell = dict(zip(present, rows.parts(sorted_logits)))
     else:
         X_of = torch.split(batch.X[order], sizes)
         logits_of_cell = {code: logits_of(X_of[code]) for code in nonempty}

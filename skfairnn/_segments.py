@@ -23,17 +23,24 @@ convolution's weight gradient is the same sum, taken by
 ``convolution_backward`` on the cell's rows (with the cells folded into
 channel groups, one call for all cells).
 
+When the cells have one size (cell- or group-balanced batches) their rows are
+*interleaved* (:class:`CellRows`): row :math:`k` of cell :math:`c` sits at
+position :math:`k \cdot n_{cells} + c` of the sorted batch, so every
+per-row tensor ``(n·n_cells, C, ...)`` is, as a view, the cells folded into
+channels, ``(n, n_cells·C, ...)``, and the folded convolutions and batch
+norms need no copies. Cells of different sizes are consecutive blocks.
+
 Batch normalisation is what makes rows interact, and the loop forwards each
 cell on its own so that each cell is normalised by its own statistics. Here
 every batch-norm layer normalises each cell by that cell's statistics too:
-the cells are folded into the channel axis, ``(n_cells·n, C, ...) →
-(n, n_cells·C, ...)``, so torch's batch-norm kernels compute per-(cell,
-channel) statistics (:class:`~skfairnn._cell_norm.CellBatchNorm`, whose
-double backward is in closed form: about twenty operations per layer where
-autograd's runs about 130), with the layer's affine parameters entering
-as one copy per cell, ``(n_cells, C)`` (whose gradients are then the cells'
-gradients). The running statistics receive the loop's updates, one per cell
-in cell order, in closed form.
+with the cells folded into the channel axis, torch's batch-norm kernels
+compute per-(cell, channel) statistics
+(:class:`~skfairnn._cell_norm.CellBatchNorm`, whose double backward is in
+closed form: about twenty operations per layer where autograd's runs about
+130), with the layer's affine parameters entering as one copy per cell,
+``(n_cells, C)`` (whose gradients are then the cells' gradients); cells of
+different sizes are normalised one after another. The running statistics
+receive the loop's updates, one per cell in cell order, in closed form.
 
 All of it keeps its graph (``create_graph=True``), so a penalty on the
 per-cell gradients is differentiated through it by the step's single
@@ -66,9 +73,9 @@ from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_log
 __all__ = [
     "CELL_GRADIENTS",
     "CELL_GRADIENTS_PARAMETER",
+    "CellRows",
     "RowSegments",
     "SEGMENTED_MODULES",
-    "blocks",
     "check_segmentable",
     "segment_gradients",
     "segmented_forward",
@@ -122,6 +129,76 @@ class _Layer:
     output: torch.Tensor | tuple
 
 
+@dataclass(frozen=True)
+class CellRows:
+    """Where the cells' rows sit in a batch sorted for its one forward.
+
+    Attributes
+    ----------
+    sizes : list of int
+        Rows of each non-empty cell (batch norm's cells), in cell order.
+    slots : list of int
+        Positions among those cells of the cells whose gradients may be asked.
+    interleaved : bool
+        Whether the non-empty cells have one size and their rows are
+        interleaved: row ``k`` of cell ``c`` at position ``k·len(sizes) + c``
+        (so that per-row tensors fold into channels as views,
+        :func:`~skfairnn._cell_norm.fold_cells`). Otherwise each cell's rows
+        are one block, the cells in order.
+    """
+
+    sizes: list[int]
+    slots: list[int]
+    interleaved: bool
+
+    @classmethod
+    def for_sizes(cls, sizes: Sequence[int], slots: Sequence[int]) -> CellRows:
+        """The layout for cells of ``sizes``: interleaved when they have one size."""
+        return cls(list(sizes), list(slots), len(set(sizes)) == 1)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of non-empty cells."""
+        return len(self.sizes)
+
+    @property
+    def all_cells(self) -> bool:
+        """Whether every non-empty cell is asked, in order."""
+        return self.slots == list(range(self.n_cells))
+
+    def order(self, blocks_order: torch.Tensor) -> torch.Tensor:
+        """The sorted batch's rows, from the rows of the cells one block after another."""
+        if not self.interleaved or self.n_cells == 1:
+            return blocks_order
+        return blocks_order.view(self.n_cells, -1).T.reshape(-1)
+
+    def stacked(self, values: torch.Tensor) -> torch.Tensor | None:
+        """``values`` (one per sorted row) of the asked cells, ``(n_asked, size, ...)``.
+
+        A view when every cell is asked, or a run of consecutive ones;
+        ``None`` when the cells differ in size.
+        """
+        if not self.interleaved:
+            return None
+        cells = values.unflatten(0, (self.sizes[0], self.n_cells)).transpose(0, 1)
+        first, count = self.slots[0], len(self.slots)
+        if self.slots == list(range(first, first + count)):
+            return cells if count == self.n_cells else cells[first : first + count]
+        return cells[self.slots]
+
+    def parts(self, values: torch.Tensor) -> list[torch.Tensor]:
+        """``values`` of each asked cell, one view per cell."""
+        if self.interleaved:
+            cells = values.unflatten(0, (self.sizes[0], self.n_cells)).transpose(0, 1)
+            return [cells[slot] for slot in self.slots]
+        pieces = torch.split(values, self.sizes)
+        return [pieces[slot] for slot in self.slots]
+
+    def select(self, kept: Sequence[int]) -> CellRows:
+        """The same layout, asking the cells at positions ``kept`` of ``slots`` only."""
+        return CellRows(self.sizes, [self.slots[i] for i in kept], self.interleaved)
+
+
 @dataclass
 class RowSegments:
     """The one forward of a batch whose rows are sorted by cell.
@@ -138,27 +215,23 @@ class RowSegments:
     param_of : dict of Tensor to (int, str)
         For each parameter, the position of its layer in ``layers`` and
         whether it is the layer's ``"weight"`` or ``"bias"``.
-    bounds : list of (int, int)
-        For each cell of the :class:`~skfairnn._forward.CellForward` that
-        holds it, the ``[start, stop)`` range of its rows in the sorted batch.
-    slots : list of int
-        For each of those cells, its position among the batch's non-empty
-        cells (the per-cell copies of batch-norm parameters are in that order).
+    rows : CellRows
+        Where each cell's rows are in the sorted batch, and which cells of the
+        :class:`~skfairnn._forward.CellForward` that holds it may be asked
+        (the per-cell copies of batch-norm parameters are in cell order).
     """
 
     order: torch.Tensor
     logits: torch.Tensor
     layers: list[_Layer]
     param_of: dict[torch.Tensor, tuple[int, str]]
-    bounds: list[tuple[int, int]]
-    slots: list[int]
+    rows: CellRows
 
     def select(self, kept: Sequence[int]) -> RowSegments:
-        """The same forward, for the cells at positions ``kept`` only."""
+        """The same forward, for the asked cells at positions ``kept`` only."""
         return RowSegments(
-            self.order, self.logits, self.layers, self.param_of,
-            [self.bounds[i] for i in kept], [self.slots[i] for i in kept],
-        )  # fmt: skip
+            self.order, self.logits, self.layers, self.param_of, self.rows.select(kept)
+        )
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -238,12 +311,12 @@ def _update_running_stats(
 def _cells_norm(
     bn: _BatchNorm, x: torch.Tensor, n_cells: int, weight, bias, batch_stats: bool, updates: bool
 ) -> torch.Tensor:
-    r"""Batch norm of ``x`` whose ``n_cells`` cells are consecutive blocks of one size.
+    r"""Batch norm of ``x`` whose ``n_cells`` cells of one size are interleaved.
 
     Each (cell, channel) is normalised by its cell's statistics
     (:class:`~skfairnn._cell_norm.CellBatchNorm`: torch's batch-norm kernels
     on the cells folded into channels, with a closed-form double backward),
-    or by the running ones in evaluation mode (``x`` viewed as ``(cell, row,
+    or by the running ones in evaluation mode (``x`` viewed as ``(row, cell,
     channel, rest)``).
     """
     channels = x.shape[1]
@@ -259,44 +332,42 @@ def _cells_norm(
         if updates:
             _update_running_stats(bn, mean, variance, count / max(count - 1, 1))
         return out
-    cells = x.reshape(n_cells, x.shape[0] // n_cells, channels, -1)
+    cells = x.reshape(x.shape[0] // n_cells, n_cells, channels, -1)
     scale = torch.rsqrt(bn.running_var + bn.eps).expand(n_cells, channels)
     if weight is not None:
         scale = scale * weight
-    out = (cells - bn.running_mean[:, None]) * scale[:, None, :, None]
+    out = (cells - bn.running_mean[:, None]) * scale[:, :, None]
     if bias is not None:
-        out = out + bias[:, None, :, None]
+        out = out + bias[:, :, None]
     return out.view_as(x)
 
 
-def _cell_batch_norm(
-    bn: _BatchNorm, x: torch.Tensor, sizes: list[int], layers: list
-) -> torch.Tensor:
-    """Batch norm of ``x`` with each cell (consecutive rows of ``sizes``) by its own statistics.
+def _cell_batch_norm(bn: _BatchNorm, x: torch.Tensor, rows: CellRows, layers: list) -> torch.Tensor:
+    """Batch norm of ``x`` with each cell (:class:`CellRows`) by its own statistics.
 
     The affine parameters enter as one copy per cell, ``(n_cells, C)``
     (recorded in ``layers``). In evaluation mode (running statistics) the
     rows do not interact, and only the copies differ from the layer's own
     forward.
     """
-    n_cells, channels = len(sizes), x.shape[1]
-    weight = None if bn.weight is None else bn.weight.expand(n_cells, channels)
-    bias = None if bn.bias is None else bn.bias.expand(n_cells, channels)
+    n_cells = rows.n_cells
+    weight = None if bn.weight is None else bn.weight.repeat(n_cells, 1)
+    bias = None if bn.bias is None else bn.bias.repeat(n_cells, 1)
     layers.append(_Layer(bn, "norm", None, (weight, bias)))
     batch_stats = bn.training or not bn.track_running_stats
     updates = bn.training and bn.track_running_stats
-    if all(size == sizes[0] for size in sizes):
+    if rows.interleaved:
         return _cells_norm(bn, x, n_cells, weight, bias, batch_stats, updates)
     running = (None, None) if batch_stats else (bn.running_mean, bn.running_var)
     dims = [0, *range(2, x.dim())]
     parts, cell_stats = [], []
-    for cell, rows in enumerate(torch.split(x, sizes)):
+    for cell, cell_rows in enumerate(torch.split(x, rows.sizes)):
         parts.append(F.batch_norm(
-            rows, *running, None if weight is None else weight[cell],
+            cell_rows, *running, None if weight is None else weight[cell],
             None if bias is None else bias[cell], batch_stats, 0.0, bn.eps,
         ))  # fmt: skip
         if updates:
-            cell_stats.append(torch.var_mean(rows.detach(), dim=dims, correction=1))
+            cell_stats.append(torch.var_mean(cell_rows.detach(), dim=dims, correction=1))
     if cell_stats:
         variances, means = (torch.stack(s) for s in zip(*cell_stats))
         _update_running_stats(bn, means, variances)
@@ -304,12 +375,7 @@ def _cell_batch_norm(
 
 
 def segmented_forward(
-    module: nn.Module,
-    X: torch.Tensor,
-    order: torch.Tensor,
-    sizes: list[int],
-    bounds: list[tuple[int, int]],
-    slots: list[int],
+    module: nn.Module, X: torch.Tensor, order: torch.Tensor, rows: CellRows
 ) -> RowSegments:
     """One forward of the rows ``X[order]`` (sorted by cell), recording each weighted layer.
 
@@ -320,12 +386,9 @@ def segmented_forward(
     X : Tensor
         The batch's rows.
     order : LongTensor
-        A permutation of the rows that puts each cell's rows next to each other.
-    sizes : list of int
-        Rows of each non-empty cell, in order (batch norm's cells).
-    bounds, slots : list
-        Row range in the sorted batch, and position among the non-empty cells,
-        of each cell whose gradient may be asked.
+        A permutation of the rows that puts them in the layout of ``rows``.
+    rows : CellRows
+        The cells' sizes and layout, and the cells whose gradients may be asked.
     """
     layers: list[_Layer] = []
     seen: set[int] = set()
@@ -347,7 +410,7 @@ def segmented_forward(
             handles.append(sub.register_forward_hook(record, prepend=True))
         elif isinstance(sub, _BatchNorm):  # per-cell statistics, per-cell affine copies
             patched.append((sub, sub.__dict__.get("forward")))
-            sub.forward = lambda x, bn=sub: _cell_batch_norm(bn, x, sizes, layers)
+            sub.forward = lambda x, bn=sub: _cell_batch_norm(bn, x, rows, layers)
     try:
         logits = as_logits(module(X[order]), module)
     finally:
@@ -363,46 +426,31 @@ def segmented_forward(
             param = getattr(layer.module, kind, None)
             if isinstance(param, torch.Tensor) and param.requires_grad:
                 param_of[param] = (position, kind)
-    return RowSegments(order, logits, layers, param_of, bounds, slots)
-
-
-def blocks(values: torch.Tensor, bounds) -> torch.Tensor | None:
-    """``values`` of the ranges as a ``(n_ranges, size, ...)`` view, if they tile one block."""
-    size = bounds[0][1] - bounds[0][0]
-    first = bounds[0][0]
-    for k, (start, stop) in enumerate(bounds):
-        if stop - start != size or start != first + k * size:
-            return None
-    last = first + len(bounds) * size
-    if first > 0 or last < len(values):  # a slice (whose backward fills a zero copy)
-        values = values[first:last]
-    return values.unflatten(0, (len(bounds), size))
+    return RowSegments(order, logits, layers, param_of, rows)
 
 
 def _stack(per_cell: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack(list(per_cell))
 
 
-def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, bounds) -> torch.Tensor:
+def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, rows: CellRows) -> torch.Tensor:
     """The convolution's weight gradient of each cell's rows, ``(n_cells, *weight.shape)``."""
-    conv, weight = layer.module, layer.module.weight
+    conv, weight = layer.module, layer.module.weight.detach()  # only its shape is used
     args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
     mask = [False, True, False]
-    inputs = blocks(layer.input, bounds)
-    if inputs is not None:  # the cells as channel groups: one call for all of them
-        n_cells = len(bounds)
+    if rows.interleaved and rows.all_cells:  # the cells as channel groups: one call, no copy
+        n_cells = rows.n_cells
         folded = torch.ops.aten.convolution_backward(
-            fold_cells(blocks(delta, bounds).flatten(0, 1), n_cells),
-            fold_cells(inputs.flatten(0, 1), n_cells),
+            fold_cells(delta, n_cells), fold_cells(layer.input, n_cells),
             weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
             None, *args, conv.groups * n_cells, mask,
         )[1]  # fmt: skip
         return folded.view(n_cells, *weight.shape)
     return _stack(
         torch.ops.aten.convolution_backward(
-            delta[a:b], layer.input[a:b], weight, None, *args, conv.groups, mask
+            cell_delta, cell_input, weight, None, *args, conv.groups, mask
         )[1]
-        for a, b in bounds
+        for cell_delta, cell_input in zip(rows.parts(delta), rows.parts(layer.input))
     )
 
 
@@ -416,28 +464,31 @@ def _norm_sums(delta: torch.Tensor, slots: list[int]) -> torch.Tensor:
 
 def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> torch.Tensor:
     """The gradient of ``layer``'s ``kind`` parameter for each cell of ``segments``, stacked."""
-    bounds = segments.bounds
+    rows = segments.rows
     if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty, C)
-        return _norm_sums(delta, segments.slots)
+        return _norm_sums(delta, rows.slots)
     if layer.kind == "conv":
         if kind == "bias":  # the sum over each cell's rows and positions
             positions = list(range(2, delta.dim()))
-            cell_rows = blocks(delta, bounds)
+            cell_rows = rows.stacked(delta)
             if cell_rows is not None:
                 return cell_rows.sum([1, *(d + 1 for d in positions)])
-            return _stack(delta[a:b].sum([0, *positions]) for a, b in bounds)
-        return _conv_weight_sums(layer, delta, bounds)
-    rows = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
-    h = layer.input.reshape(len(rows), -1, layer.input.shape[-1])
-    cell_rows = blocks(rows, bounds)
+            return _stack(part.sum([0, *positions]) for part in rows.parts(delta))
+        return _conv_weight_sums(layer, delta, rows)
+    per_row = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
+    h = layer.input.reshape(len(per_row), -1, layer.input.shape[-1])
+    cell_rows = rows.stacked(per_row)
     if cell_rows is not None:  # one batched product over (cell, row, feature) blocks
         cell_rows = cell_rows.flatten(1, 2)
         if kind == "bias":
             return cell_rows.sum(1)
-        return torch.bmm(cell_rows.transpose(1, 2), blocks(h, bounds).flatten(1, 2))
+        return torch.bmm(cell_rows.transpose(1, 2), rows.stacked(h).flatten(1, 2))
     if kind == "bias":
-        return _stack(rows[a:b].sum((0, 1)) for a, b in bounds)
-    return _stack(rows[a:b].flatten(0, 1).T @ h[a:b].flatten(0, 1) for a, b in bounds)
+        return _stack(part.sum((0, 1)) for part in rows.parts(per_row))
+    return _stack(
+        part.flatten(0, 1).T @ h_part.flatten(0, 1)
+        for part, h_part in zip(rows.parts(per_row), rows.parts(h))
+    )
 
 
 def _differentiated(layer: _Layer, kind: str) -> torch.Tensor:
@@ -459,7 +510,8 @@ def segment_gradients(
 ) -> list[torch.Tensor]:
     """Gradient of each cell's loss w.r.t. ``params``, from one ``autograd.grad`` (see module).
 
-    ``losses[c]`` must depend on the rows ``segments.bounds[c]`` only. Returns,
+    ``losses[c]`` must depend on the rows of the ``c``-th asked cell of
+    ``segments.rows`` only. Returns,
     per parameter, the cells' gradients stacked: ``(n_cells, *param.shape)``.
     """
     targets, slot_of, plan = [], {}, []

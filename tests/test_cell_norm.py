@@ -22,23 +22,33 @@ def _inputs(affine, seed=0, spatial=(5,)):
     return [t if t is None else t.requires_grad_() for t in (x, *parameters)]
 
 
+def _cell_rows(x):
+    """The rows of each cell: row ``k`` of cell ``c`` is row ``k * N_CELLS + c`` (interleaved)."""
+    return [x[c::N_CELLS] for c in range(N_CELLS)]
+
+
 def _reference(x, weight, bias, eps):
-    """F.batch_norm of each cell's rows."""
-    return torch.cat([
+    """F.batch_norm of each cell's rows, back in the interleaved order."""
+    per_cell = [
         F.batch_norm(
             rows, None, None, None if weight is None else weight[c],
             None if bias is None else bias[c], True, 0.0, eps,
         )
-        for c, rows in enumerate(x.split(ROWS))
-    ])  # fmt: skip
+        for c, rows in enumerate(_cell_rows(x))
+    ]  # fmt: skip
+    return torch.stack(per_cell, 1).flatten(0, 1)
 
 
-def test_fold_and_unfold_are_inverse():
+def test_fold_and_unfold_are_inverse_views():
     x = torch.arange(N_CELLS * ROWS * CHANNELS * 3.0).view(N_CELLS * ROWS, CHANNELS, 3)
     folded = fold_cells(x, N_CELLS)
     assert folded.shape == (ROWS, N_CELLS * CHANNELS, 3)
-    torch.testing.assert_close(folded[1, CHANNELS], x[ROWS + 1, 0])  # row 1 of cell 1
-    torch.testing.assert_close(unfold_cells(folded, N_CELLS), x)
+    torch.testing.assert_close(folded[1, CHANNELS], x[N_CELLS + 1, 0])  # row 1 of cell 1
+    torch.testing.assert_close(folded[2, 2 * CHANNELS + 1], x[2 * N_CELLS + 2, 1])
+    assert folded.data_ptr() == x.data_ptr() and folded.is_contiguous()  # no copy
+    unfolded = unfold_cells(folded, N_CELLS)
+    torch.testing.assert_close(unfolded, x)
+    assert unfolded.data_ptr() == x.data_ptr()
 
 
 @pytest.mark.parametrize("spatial", [(), (5,), (2, 3)], ids=["1d", "2d", "3d"])
@@ -48,7 +58,7 @@ def test_equals_batch_norm_of_each_cell(affine, spatial):
     out, mean, variance = cell_batch_norm(x, N_CELLS, weight, bias, 1e-5)
     torch.testing.assert_close(out, _reference(x, weight, bias, 1e-5))
     dims = [0, *range(2, x.dim())]
-    for c, rows in enumerate(x.split(ROWS)):
+    for c, rows in enumerate(_cell_rows(x)):
         torch.testing.assert_close(mean[c], rows.mean(dims))
         torch.testing.assert_close(variance[c], rows.var(dims, correction=0))
 

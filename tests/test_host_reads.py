@@ -12,6 +12,7 @@ is read.
 import numpy as np
 import pytest
 import torch
+from skorch.dataset import get_len
 
 import skfairnn._segments as segments_module
 from skfairnn import (
@@ -21,7 +22,7 @@ from skfairnn import (
     RunnerClassifier,
 )
 from skfairnn._base import FairBatch
-from skfairnn._batches import FairDataset, TrainingBatches
+from skfairnn._batches import FairDataset, HostRows, TrainingBatches
 from skfairnn._forward import forward_by_cell
 
 _HOST_READS = {
@@ -135,3 +136,16 @@ def test_training_batches_carry_host_copies_of_their_rows():
         assert torch.equal(host["group"], Xi["group"])
         assert torch.equal(host["sample_weight"], Xi["sample_weight"])
         assert torch.equal(host["y"], yi)
+
+
+def test_host_rows_gather_a_column_when_it_is_first_read():
+    """A step that never reads the host copies (no per-cell forward) pays no gathers."""
+    columns = {"group": torch.arange(10), "y": torch.arange(10) % 2}
+    rows = HostRows(columns, torch.tensor([3, 1]))
+    assert len(rows) == 2 and "y" in rows and "X" not in rows
+    assert not rows._gathered
+    assert rows["group"].tolist() == [3, 1]
+    assert list(rows._gathered) == ["group"]
+    assert rows["group"] is rows["group"]  # gathered once
+    # skorch records the batch size through get_len: one column of len(rows) rows
+    assert get_len({"X": torch.zeros(2, 3), "host": rows}) == 2
