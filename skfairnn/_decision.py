@@ -189,7 +189,8 @@ def _sorted_logits(net, X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, n
     outputs = []
     with torch.no_grad(), eval_mode(net.module_):
         for start in range(0, len(X), _CHUNK):
-            outputs.append(net.network_logits(X[start : start + _CHUNK]).detach())
+            # a copy: a module compiled with CUDA graphs overwrites its output at the next call
+            outputs.append(net.network_logits(X[start : start + _CHUNK]).detach().clone())
     logits = torch.cat(outputs)
     scores, order = torch.sort(logits, stable=True)
     labels = y.to(order.device)[order]

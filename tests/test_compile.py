@@ -123,3 +123,25 @@ def test_compiled_function_is_built_once_per_function_and_settings():
     assert compiled_function(double, {"backend": "eager", "options": None}) is first
     assert compiled_function(double, {"backend": "aot_eager"}) is not first
     assert torch.equal(first(torch.ones(3)), torch.full((3,), 2.0))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(
+    not torch.cuda.is_available() or compile_problem("cuda", {}) is not None,
+    reason="needs a GPU with Triton",
+)
+def test_cuda_graphs_fit_when_the_decision_rule_forwards_several_chunks(data):
+    """A module compiled with CUDA graphs overwrites its output at the next call.
+
+    The decision rule forwards the training rows in chunks; it must copy each
+    chunk's logits before the next (it raised a RuntimeError before).
+    """
+    X, y, A = (np.concatenate([part] * 25) for part in data)  # 10,000 rows: two chunks
+    clf = ERMClassifier(
+        device="cuda", compile=True, compile__mode="reduce-overhead", batch_size=1000,
+        max_epochs=2, random_state=0, module__hidden_sizes=(8,),
+    )  # fmt: skip
+    clf.fit(X, y, sensitive_features=A)
+    assert np.isfinite(clf.decision_offset_)
+    assert clf.history[-1, "train_auc"] > 0.6
+    assert 0 < clf.history[-1, "train_positive_rate"] < 1
