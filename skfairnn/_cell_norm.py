@@ -146,11 +146,14 @@ class _CellBatchNormBackward(torch.autograd.Function):
         needs_grad_out, needs_x, needs_weight = ctx.needs_input_grad[:3]
         count = folded.numel() // folded.shape[1]
         dims = [0, *range(2, folded.dim())]
-        gamma_w = _flat(gamma_weight)
         w = torch.ones_like(invstd) if weight is None else _flat(weight)
 
         def per(values):
             return _channels(values, folded)
+
+        def per_cell(values, like):  # (n_cells, C) of any strides (no copy) against ``like``
+            cells = like.view(like.shape[0], n_cells, -1, *like.shape[2:])
+            return cells, values[(None, ..., *[None] * (like.dim() - 2))]
 
         xhat = (folded - per(mean)) * per(invstd)
         mean_grad, mean_product = sum_grad / count, sum_product / count  # A, B
@@ -164,16 +167,21 @@ class _CellBatchNormBackward(torch.autograd.Function):
             c = sum_gamma_xhat / count
             g1 = ((gamma_folded * grad_folded).sum(dims) - sum_gamma * mean_grad) / count
         grad_grad_out = grad_x = grad_weight = None
-        if needs_grad_out:
-            terms = [] if q is None else [q]
+        if needs_grad_out and not (q is None and gamma_weight is None and gamma_bias is None):
+            cells = per_cell(invstd, q if q is not None else folded)[0]  # (n, n_cells, C, ...)
+            total = cells if q is not None else torch.zeros_like(cells)
             if gamma_bias is not None:
-                terms.append(per(_flat(gamma_bias)))
-            if gamma_w is not None:
-                terms.append(xhat * per(gamma_w))
-            if terms:
-                grad_grad_out = unfold_cells(sum(terms[1:], terms[0]).expand_as(folded), n_cells)
-        if needs_x and (gamma_x is not None or gamma_w is not None):
-            coefficient = torch.zeros_like(invstd) if gamma_w is None else invstd * gamma_w
+                total = total + per_cell(gamma_bias, folded)[1]
+            if gamma_weight is not None:
+                xhat_cells, gamma = per_cell(gamma_weight, xhat)
+                total = torch.addcmul(total, xhat_cells, gamma)
+            grad_grad_out = unfold_cells(total.view_as(folded), n_cells)
+        if needs_x and (gamma_x is not None or gamma_weight is not None):
+            coefficient = (
+                torch.zeros_like(invstd)
+                if gamma_weight is None
+                else (invstd.view(n_cells, -1) * gamma_weight).view(-1)
+            )
             if gamma_x is not None:
                 wr2 = w * invstd * invstd
                 coefficient = coefficient - c * wr2
