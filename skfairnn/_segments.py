@@ -111,6 +111,9 @@ _ROW_WISE_LAYERS = (
 )  # fmt: skip
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _WEIGHTED = (nn.Linear, *_CONVOLUTIONS, _BatchNorm)
+#: whether a convolution's per-cell weight gradients are one call with the cells as
+#: channel groups (else one call per cell); for benchmarks' A/B
+_GROUPED_CONV_SUMS = True
 
 
 @dataclass
@@ -438,7 +441,7 @@ def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, rows: CellRows) -> tor
     conv, weight = layer.module, layer.module.weight.detach()  # only its shape is used
     args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
     mask = [False, True, False]
-    if rows.interleaved and rows.all_cells:  # the cells as channel groups: one call, no copy
+    if _GROUPED_CONV_SUMS and rows.interleaved and rows.all_cells:  # channel groups: one call
         n_cells = rows.n_cells
         folded = torch.ops.aten.convolution_backward(
             fold_cells(delta, n_cells), fold_cells(layer.input, n_cells),
