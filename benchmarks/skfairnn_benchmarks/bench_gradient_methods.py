@@ -8,7 +8,8 @@ Adult split itself). CUDA: a ResNet-18 on 64×64 images::
     OMP_NUM_THREADS=1 python -m skfairnn_benchmarks.bench_gradient_methods
     python -m skfairnn_benchmarks.bench_gradient_methods --data adult --batch-size 256 \
         --batches-per-epoch 50 --threads 1
-    python -m skfairnn_benchmarks.bench_gradient_methods --model resnet18 --device cuda
+    python -m skfairnn_benchmarks.bench_gradient_methods --model resnet18 --device cuda \
+        [--cudnn-benchmark]
 
 Each fit is timed ``--repeats`` times, the estimators taking turns (the
 minimum is reported), and the ratio to the ERM fit with the same sampling is
@@ -154,8 +155,16 @@ def main(argv=None):
         help="GCM's and FAIRER's cell_gradients: auto (segments for skfairnn's MLPs, the "
         "loop otherwise), segments (one forward, per-cell batch-norm statistics), loop",
     )
+    parser.add_argument(
+        "--cudnn-benchmark",
+        action="store_true",
+        help="torch.backends.cudnn.benchmark = True for every fit (ERM included): cuDNN "
+        "times its algorithms per shape, which the grouped convolutions of the segments "
+        "(the cells as channel groups) profit from",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:
@@ -224,6 +233,7 @@ def main(argv=None):
         "threads": torch.get_num_threads(),
         "clock": args.clock,
         "cell_gradients": args.cell_gradients,
+        "cudnn_benchmark": args.cudnn_benchmark,
         "epochs": args.epochs,
         "rows": rows,
     }
