@@ -99,11 +99,7 @@ cell_gradients : {"auto", "segments", "loop"}, default="auto"
         (you assert it by choosing it). ``"auto"``: ``"segments"`` for
         skfairnn's :class:`~skfairnn.modules.MLP`,
         :class:`~skfairnn.modules.LogisticRegressionModule` and
-        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module.
-        On CUDA with convolutional networks and cells of one size (cell- or
-        group-balanced batches), ``torch.backends.cudnn.benchmark = True``
-        makes the segments' grouped convolutions faster (ResNet-18 on an H200:
-        GCM 3.7× → 3.3× an ERM fit, README § Speed)."""
+        :class:`~skfairnn.modules.ConvNet`, ``"loop"`` for any other module."""
 #: The networks whose forward is known to map rows independently (exact types:
 #: a subclass may override ``forward``); ``cell_gradients="auto"`` segments them.
 #: Empty it to force the per-cell loop.
