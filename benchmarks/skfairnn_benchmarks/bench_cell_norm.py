@@ -16,10 +16,6 @@ its ratio to ERM's.
 
 from __future__ import annotations
 
-import argparse
-import time
-import warnings
-
 import torch
 import torch.nn.functional as F
 
@@ -27,7 +23,7 @@ import skfairnn._segments as segments
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
 from skfairnn._cell_norm import fold_cells, unfold_cells
 
-from .bench_gradient_methods import ResNet18, image_data
+from .bench_gradient_methods import resnet_ab_setup, time_fit
 
 
 def folded_batch_norm(bn, x, n_cells, weight, bias, batch_stats, updates):
@@ -51,30 +47,8 @@ segments_cells_norm = segments._cells_norm
 VARIANTS = {"CellBatchNorm": segments_cells_norm, "folded F.batch_norm": folded_batch_norm}
 
 
-def _fit_seconds(estimator, X, y, group, device):
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    estimator.fit(X, y, sensitive_features=group)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--images", type=int, default=1024)
-    parser.add_argument("--size", type=int, default=64, help="image side")
-    parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore")
-    X, y, group = image_data(n=args.images, size=args.size)
-    common = dict(
-        module=ResNet18, module__width=args.width, batch_size=128, lr=1e-4, max_epochs=2,
-        device=args.device, random_state=0, verbose=0,
-    )  # fmt: skip
+    args, (X, y, group), common = resnet_ab_setup(__doc__.split("\n")[0], argv)
     erm = ERMClassifier(sampling="cell_balanced", **common)
     methods = {
         "GCM(T=2)": GCMClassifier(
@@ -93,12 +67,12 @@ def main(argv=None):
                 estimator.fit(X, y, sensitive_features=group)
         best = {}
         for _ in range(args.rounds):
-            seconds = _fit_seconds(erm, X, y, group, args.device)
+            seconds = time_fit(erm, X, y, group, 1)
             best["ERM"] = min(best.get("ERM", seconds), seconds)
             for name, estimator in methods.items():
                 for variant, norm in VARIANTS.items():
                     segments._cells_norm = norm
-                    seconds = _fit_seconds(estimator, X, y, group, args.device)
+                    seconds = time_fit(estimator, X, y, group, 1)
                     key = (name, variant)
                     best[key] = min(best.get(key, seconds), seconds)
     finally:

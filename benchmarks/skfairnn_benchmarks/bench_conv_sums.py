@@ -16,43 +16,18 @@ same cuDNN setting (the first round is a warm-up).
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import time
-import warnings
 
 import torch
 
 import skfairnn._segments as segments
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
 
-from .bench_gradient_methods import ResNet18, image_data
-
-
-def _fit_seconds(estimator, X, y, group, device):
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    estimator.fit(X, y, sensitive_features=group)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+from .bench_gradient_methods import resnet_ab_setup, time_fit
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--images", type=int, default=1024)
-    parser.add_argument("--size", type=int, default=64, help="image side")
-    parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore")
-    X, y, group = image_data(n=args.images, size=args.size)
-    common = dict(
-        module=ResNet18, module__width=args.width, batch_size=128, lr=1e-4, max_epochs=2,
-        device=args.device, random_state=0, verbose=0,
-    )  # fmt: skip
+    args, (X, y, group), common = resnet_ab_setup(__doc__.split("\n")[0], argv)
     makers = {
         "ERM": lambda: ERMClassifier(sampling="cell_balanced", **common),
         "GCM(T=2)": lambda: GCMClassifier(
@@ -77,7 +52,7 @@ def main(argv=None):
                 for name, make in makers.items():
                     if name == "ERM" and not grouped:  # ERM has no per-cell sums
                         continue
-                    seconds = _fit_seconds(make(), X, y, group, args.device)
+                    seconds = time_fit(make(), X, y, group, 1)
                     if round_:  # the first round warms up (and lets cuDNN time its algorithms)
                         key = (benchmark, grouped, name)
                         best[key] = min(best.get(key, float("inf")), seconds)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -114,6 +115,29 @@ def image_data(n=2048, size=64, seed=0):
 
 
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def resnet_ab_setup(description: str, argv=None):
+    """The command line, data and estimator settings of the in-process ResNet-18 A/Bs.
+
+    ``bench_cell_norm`` and ``bench_conv_sums`` fit ResNet-18 on ``--images``
+    synthetic images of ``--size`` pixels in ``--rounds`` alternating rounds.
+    Returns ``(args, (X, y, group), common)``, ``common`` being the estimator
+    parameters they share.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--size", type=int, default=64, help="image side")
+    parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    common = dict(
+        module=ResNet18, module__width=args.width, batch_size=128, lr=1e-4, max_epochs=2,
+        device=args.device, random_state=0, verbose=0,
+    )  # fmt: skip
+    return args, image_data(n=args.images, size=args.size), common
 
 
 def time_fit(estimator, X, y, group, repeats, clock=time.perf_counter):
