@@ -154,9 +154,6 @@ class HostRows:
     def __contains__(self, key) -> bool:
         return key in self._columns
 
-    def keys(self):
-        return self._columns.keys()
-
     def __getitem__(self, key: str) -> torch.Tensor:
         if key not in self._gathered:
             self._gathered[key] = self._columns[key][self._index]

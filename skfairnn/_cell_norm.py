@@ -151,9 +151,11 @@ class _CellBatchNormBackward(torch.autograd.Function):
         def per(values):
             return _channels(values, folded)
 
-        def per_cell(values, like):  # (n_cells, C) of any strides (no copy) against ``like``
-            cells = like.view(like.shape[0], n_cells, -1, *like.shape[2:])
-            return cells, values[(None, ..., *[None] * (like.dim() - 2))]
+        def cells_of(folded_values):  # (n, n_cells·C, ...) → (n, n_cells, C, ...), a view
+            return folded_values.view(folded_values.shape[0], n_cells, -1, *folded.shape[2:])
+
+        def per_cell(values):  # (n_cells, C) of any strides (no copy) against cells_of(...)
+            return values[(None, ..., *[None] * (folded.dim() - 2))]
 
         xhat = (folded - per(mean)) * per(invstd)
         mean_grad, mean_product = sum_grad / count, sum_product / count  # A, B
@@ -168,13 +170,11 @@ class _CellBatchNormBackward(torch.autograd.Function):
             g1 = ((gamma_folded * grad_folded).sum(dims) - sum_gamma * mean_grad) / count
         grad_grad_out = grad_x = grad_weight = None
         if needs_grad_out and not (q is None and gamma_weight is None and gamma_bias is None):
-            cells = per_cell(invstd, q if q is not None else folded)[0]  # (n, n_cells, C, ...)
-            total = cells if q is not None else torch.zeros_like(cells)
+            total = cells_of(q) if q is not None else torch.zeros_like(cells_of(folded))
             if gamma_bias is not None:
-                total = total + per_cell(gamma_bias, folded)[1]
+                total = total + per_cell(gamma_bias)
             if gamma_weight is not None:
-                xhat_cells, gamma = per_cell(gamma_weight, xhat)
-                total = torch.addcmul(total, xhat_cells, gamma)
+                total = torch.addcmul(total, cells_of(xhat), per_cell(gamma_weight))
             grad_grad_out = unfold_cells(total.view_as(folded), n_cells)
         if needs_x and (gamma_x is not None or gamma_weight is not None):
             coefficient = (

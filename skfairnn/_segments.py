@@ -175,27 +175,29 @@ class CellRows:
             return blocks_order
         return blocks_order.view(self.n_cells, -1).T.reshape(-1)
 
+    def asked(self, per_cell: torch.Tensor) -> torch.Tensor:
+        """The rows ``slots`` of a per-cell tensor ``(n_cells, ...)``: a view when consecutive."""
+        first, count = self.slots[0], len(self.slots)
+        if self.slots == list(range(first, first + count)):
+            return per_cell if count == len(per_cell) else per_cell[first : first + count]
+        return per_cell[self.slots]
+
+    def _cells(self, values: torch.Tensor) -> torch.Tensor:
+        """Interleaved per-row ``values`` as ``(n_cells, size, ...)``, a view."""
+        return values.unflatten(0, (self.sizes[0], self.n_cells)).transpose(0, 1)
+
     def stacked(self, values: torch.Tensor) -> torch.Tensor | None:
         """``values`` (one per sorted row) of the asked cells, ``(n_asked, size, ...)``.
 
         A view when every cell is asked, or a run of consecutive ones;
         ``None`` when the cells differ in size.
         """
-        if not self.interleaved:
-            return None
-        cells = values.unflatten(0, (self.sizes[0], self.n_cells)).transpose(0, 1)
-        first, count = self.slots[0], len(self.slots)
-        if self.slots == list(range(first, first + count)):
-            return cells if count == self.n_cells else cells[first : first + count]
-        return cells[self.slots]
+        return self.asked(self._cells(values)) if self.interleaved else None
 
     def parts(self, values: torch.Tensor) -> list[torch.Tensor]:
         """``values`` of each asked cell, one view per cell."""
-        if self.interleaved:
-            cells = values.unflatten(0, (self.sizes[0], self.n_cells)).transpose(0, 1)
-            return [cells[slot] for slot in self.slots]
-        pieces = torch.split(values, self.sizes)
-        return [pieces[slot] for slot in self.slots]
+        cells = self._cells(values) if self.interleaved else torch.split(values, self.sizes)
+        return [cells[slot] for slot in self.slots]
 
     def select(self, kept: Sequence[int]) -> CellRows:
         """The same layout, asking the cells at positions ``kept`` of ``slots`` only."""
@@ -457,19 +459,11 @@ def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, rows: CellRows) -> tor
     )
 
 
-def _norm_sums(delta: torch.Tensor, slots: list[int]) -> torch.Tensor:
-    """The rows ``slots`` of a batch-norm copy's gradient ``(n_nonempty, C)``."""
-    first = slots[0]
-    if slots == list(range(first, first + len(slots))):  # consecutive: a view
-        return delta if len(slots) == len(delta) else delta[first : first + len(slots)]
-    return _stack(delta[slot] for slot in slots)
-
-
 def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> torch.Tensor:
     """The gradient of ``layer``'s ``kind`` parameter for each cell of ``segments``, stacked."""
     rows = segments.rows
     if layer.kind == "norm":  # delta: gradient of the per-cell copies, (n_nonempty, C)
-        return _norm_sums(delta, rows.slots)
+        return rows.asked(delta)
     if layer.kind == "conv":
         if kind == "bias":  # the sum over each cell's rows and positions
             positions = list(range(2, delta.dim()))
