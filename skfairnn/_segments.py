@@ -67,7 +67,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._cell_norm import cell_batch_norm, fold_cells
+from ._cell_norm import cell_batch_norm
+from ._conv_sums import conv_weight_sums
 from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_logits
 
 __all__ = [
@@ -111,9 +112,9 @@ _ROW_WISE_LAYERS = (
 )  # fmt: skip
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _WEIGHTED = (nn.Linear, *_CONVOLUTIONS, _BatchNorm)
-#: whether a convolution's per-cell weight gradients are one call with the cells as
-#: channel groups (else one call per cell); for benchmarks' A/B
-_GROUPED_CONV_SUMS = True
+#: how a convolution's per-cell weight gradients are taken (:data:`~skfairnn._conv_sums.CONV_SUMS`);
+#: for benchmarks' A/B
+_CONV_SUMS = "grouped"
 
 
 @dataclass
@@ -438,27 +439,6 @@ def _stack(per_cell: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack(list(per_cell))
 
 
-def _conv_weight_sums(layer: _Layer, delta: torch.Tensor, rows: CellRows) -> torch.Tensor:
-    """The convolution's weight gradient of each cell's rows, ``(n_cells, *weight.shape)``."""
-    conv, weight = layer.module, layer.module.weight.detach()  # only its shape is used
-    args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
-    mask = [False, True, False]
-    if _GROUPED_CONV_SUMS and rows.interleaved and rows.all_cells:  # channel groups: one call
-        n_cells = rows.n_cells
-        folded = torch.ops.aten.convolution_backward(
-            fold_cells(delta, n_cells), fold_cells(layer.input, n_cells),
-            weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
-            None, *args, conv.groups * n_cells, mask,
-        )[1]  # fmt: skip
-        return folded.view(n_cells, *weight.shape)
-    return _stack(
-        torch.ops.aten.convolution_backward(
-            cell_delta, cell_input, weight, None, *args, conv.groups, mask
-        )[1]
-        for cell_delta, cell_input in zip(rows.parts(delta), rows.parts(layer.input))
-    )
-
-
 def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> torch.Tensor:
     """The gradient of ``layer``'s ``kind`` parameter for each cell of ``segments``, stacked."""
     rows = segments.rows
@@ -471,7 +451,7 @@ def _segment_sums(layer: _Layer, kind: str, delta, segments: RowSegments) -> tor
             if cell_rows is not None:
                 return cell_rows.sum([1, *(d + 1 for d in positions)])
             return _stack(part.sum([0, *positions]) for part in rows.parts(delta))
-        return _conv_weight_sums(layer, delta, rows)
+        return conv_weight_sums(layer.module, layer.input, delta, rows, _CONV_SUMS)
     per_row = delta.reshape(len(delta), -1, delta.shape[-1])  # a linear layer: (n, ..., features)
     h = layer.input.reshape(len(per_row), -1, layer.input.shape[-1])
     cell_rows = rows.stacked(per_row)

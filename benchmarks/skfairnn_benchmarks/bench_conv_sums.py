@@ -1,27 +1,26 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""A/B of the segments' convolution sums: cells as channel groups or one call per cell.
+"""A/B of the segments' convolution sums: channel groups, batched matmuls, one call per cell.
 
 ``cell_gradients="segments"`` takes a convolution's per-cell weight gradients
-either with one ``convolution_backward`` whose channel groups are the cells
-(the default, when the cells have one size and are interleaved) or with one
-call per cell. cuDNN's heuristics pick slow kernels for the grouped call, and
-``torch.backends.cudnn.benchmark = True`` lets it time its algorithms
-instead. This benchmark fits ERM, GCM and FAIRER (EO) on ResNet-18 in all four
-combinations, alternating in one process so that a machine's drift reaches
-each alike, and prints the best fit time of each and its ratio to ERM with the
-same cuDNN setting (the first round is a warm-up).
+in one of three exact ways (:mod:`skfairnn._conv_sums`): one
+``convolution_backward`` with the cells as channel groups, the windows of
+the inputs times the output gradients as one batched matrix product, or one
+``convolution_backward`` per cell. This benchmark fits ERM, GCM and FAIRER
+(EO) on ResNet-18 with each way, alternating in one process so that a
+machine's drift reaches each alike, and prints the best fit time of each
+and its ratio to ERM (the first round is a warm-up). ``--cudnn-benchmark``
+lets cuDNN time its algorithms (process-wide).
 
     python -m skfairnn_benchmarks.bench_conv_sums [--device cuda] [--images 1024] [--rounds 3]
 """
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 
 import skfairnn._segments as segments
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
+from skfairnn._conv_sums import CONV_SUMS
 
 from .bench_gradient_methods import resnet_ab_setup, time_fit
 
@@ -29,7 +28,6 @@ from .bench_gradient_methods import resnet_ab_setup, time_fit
 def main(argv=None):
     args, (X, y, group), common = resnet_ab_setup(__doc__.split("\n")[0], argv)
     makers = {
-        "ERM": lambda: ERMClassifier(sampling="cell_balanced", **common),
         "GCM(T=2)": lambda: GCMClassifier(
             fairness_weight=3.0, temperature=2, cell_gradients="segments", **common
         ),
@@ -41,30 +39,28 @@ def main(argv=None):
             **common,
         ),  # fmt: skip
     }
-    configurations = list(itertools.product((False, True), (True, False)))  # (benchmark, grouped)
     best = {}
-    default_benchmark, default_grouped = torch.backends.cudnn.benchmark, segments._GROUPED_CONV_SUMS
+    default_benchmark, default_way = torch.backends.cudnn.benchmark, segments._CONV_SUMS
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     try:
         for round_ in range(args.rounds):
-            for benchmark, grouped in configurations:
-                torch.backends.cudnn.benchmark = benchmark
-                segments._GROUPED_CONV_SUMS = grouped
-                for name, make in makers.items():
-                    if name == "ERM" and not grouped:  # ERM has no per-cell sums
-                        continue
+            for way in ("ERM", *CONV_SUMS):
+                segments._CONV_SUMS = default_way if way == "ERM" else way
+                chosen = {"ERM": lambda: ERMClassifier(sampling="cell_balanced", **common)}
+                for name, make in (chosen if way == "ERM" else makers).items():
                     seconds = time_fit(make(), X, y, group, 1)
                     if round_:  # the first round warms up (and lets cuDNN time its algorithms)
-                        key = (benchmark, grouped, name)
-                        best[key] = min(best.get(key, float("inf")), seconds)
+                        best[way, name] = min(best.get((way, name), float("inf")), seconds)
     finally:
         torch.backends.cudnn.benchmark = default_benchmark
-        segments._GROUPED_CONV_SUMS = default_grouped
-    for benchmark, grouped in configurations:
-        erm = best[(benchmark, True, "ERM")]
-        cells = "cells as channel groups" if grouped else "one call per cell     "
-        seconds = {name: best[(benchmark, grouped, name)] for name in makers if name != "ERM"}
-        ratios = "  ".join(f"{name} {s:.3f} s ×{s / erm:.2f}" for name, s in seconds.items())
-        print(f"cudnn.benchmark={benchmark!s:5} {cells}  ERM {erm:.3f} s  {ratios}")
+        segments._CONV_SUMS = default_way
+    erm = best["ERM", "ERM"]
+    print(f"cudnn.benchmark={args.cudnn_benchmark}  ERM {erm:.3f} s")
+    for way in CONV_SUMS:
+        ratios = "  ".join(
+            f"{name} {best[way, name]:.3f} s ×{best[way, name] / erm:.2f}" for name in makers
+        )
+        print(f"{way:9} {ratios}")
     return best
 
 

@@ -9,7 +9,7 @@ Adult split itself). CUDA: a ResNet-18 on 64×64 images::
     python -m skfairnn_benchmarks.bench_gradient_methods --data adult --batch-size 256 \
         --batches-per-epoch 50 --threads 1
     python -m skfairnn_benchmarks.bench_gradient_methods --model resnet18 --device cuda \
-        [--cudnn-benchmark]
+        [--cudnn-benchmark] [--conv-sums {grouped,matmul,per_cell}]
 
 Each fit is timed ``--repeats`` times, the estimators taking turns (the
 minimum is reported), and the ratio to the ERM fit with the same sampling is
@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import skfairnn._segments as segments
 from skfairnn import (
     ERMClassifier,
     FairerClassifier,
@@ -37,6 +38,7 @@ from skfairnn import (
     GCMClassifier,
     RunnerClassifier,
 )
+from skfairnn._conv_sums import CONV_SUMS
 
 
 class BasicBlock(nn.Module):
@@ -121,7 +123,8 @@ def resnet_ab_setup(description: str, argv=None):
     """The command line, data and estimator settings of the in-process ResNet-18 A/Bs.
 
     ``bench_cell_norm`` and ``bench_conv_sums`` fit ResNet-18 on ``--images``
-    synthetic images of ``--size`` pixels in ``--rounds`` alternating rounds.
+    synthetic images of ``--size`` pixels in ``--rounds`` alternating rounds
+    (``--cudnn-benchmark``: with ``torch.backends.cudnn.benchmark`` on).
     Returns ``(args, (X, y, group), common)``, ``common`` being the estimator
     parameters they share.
     """
@@ -131,6 +134,10 @@ def resnet_ab_setup(description: str, argv=None):
     parser.add_argument("--size", type=int, default=64, help="image side")
     parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--cudnn-benchmark", action="store_true",
+        help="torch.backends.cudnn.benchmark = True (process-wide) for every fit",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     common = dict(
@@ -186,9 +193,18 @@ def main(argv=None):
         "times its algorithms per shape, which the grouped convolutions of the segments "
         "(the cells as channel groups) profit from",
     )
+    parser.add_argument(
+        "--conv-sums",
+        choices=CONV_SUMS,
+        default=None,
+        help="how the segments take a convolution's per-cell weight gradients "
+        "(skfairnn._conv_sums; default: the library's choice for the device)",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    if args.conv_sums:
+        segments._CONV_SUMS = args.conv_sums
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:
@@ -258,6 +274,7 @@ def main(argv=None):
         "clock": args.clock,
         "cell_gradients": args.cell_gradients,
         "cudnn_benchmark": args.cudnn_benchmark,
+        "conv_sums": segments._CONV_SUMS,
         "epochs": args.epochs,
         "rows": rows,
     }
