@@ -17,8 +17,9 @@ CUDA = pytest.param(
 )
 CONVOLUTIONS = {
     "3x3": lambda: nn.Conv2d(4, 6, 3, padding=1),
-    "strided-dilated-groups": lambda: nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2,
-                                                groups=2),  # fmt: skip
+    "strided-dilated-groups": lambda: nn.Conv2d(
+        4, 6, 3, stride=2, padding=2, dilation=2, groups=2
+    ),  # fmt: skip
     "same-uneven": lambda: nn.Conv2d(4, 4, (3, 2), padding="same", dilation=(1, 2)),
     "1d-valid": lambda: nn.Conv1d(3, 5, 4, stride=3, padding="valid"),
     "3d": lambda: nn.Conv3d(2, 3, 2, padding=1, stride=(1, 2, 1)),

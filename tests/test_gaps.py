@@ -9,6 +9,7 @@ from skfairnn.gaps import (
     equalized_odds_gap,
     fairness_gap,
     group_means,
+    group_spread,
 )
 
 
@@ -84,6 +85,32 @@ def test_gradient_matches_finite_differences():
     assert torch.autograd.gradcheck(
         lambda s: equalized_odds_gap(s, y, groups, 2), (scores,), eps=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    "means, totals",
+    [
+        ([[0.2, 0.7], [0.4, 0.1]], [[3.0, 2.0], [1.0, 4.0]]),  # both groups present
+        ([[0.5, 0.5], [0.3, 0.3]], [[1.0, 2.0], [2.0, 1.0]]),  # ties
+        ([[0.2, 0.0], [0.0, 0.4]], [[3.0, 0.0], [0.0, 1.0]]),  # one group absent
+        ([[0.0, 0.0], [0.6, 0.1]], [[0.0, 0.0], [2.0, 2.0]]),  # none present
+    ],
+    ids=["present", "ties", "one-absent", "none"],
+)
+def test_two_group_spread_is_the_general_rule_with_its_gradient(means, totals):
+    """Two groups take |m_0 - m_1| (fewer kernels); it equals max - min over the groups
+    present, value and gradient, as the rule for more groups computes it (a third,
+    absent group does not change that rule's answer)."""
+    means = torch.tensor(means, dtype=torch.float64, requires_grad=True)
+    totals = torch.tensor(totals, dtype=torch.float64)
+    weights = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    fast = group_spread(means, totals)
+    padded = torch.cat([means, torch.zeros(2, 1, dtype=torch.float64)], 1)
+    general = group_spread(padded, torch.cat([totals, torch.zeros(2, 1, dtype=torch.float64)], 1))
+    torch.testing.assert_close(fast, general, rtol=0, atol=0)
+    (fast_grad,) = torch.autograd.grad((fast * weights).sum(), means)
+    (general_grad,) = torch.autograd.grad((general * weights).sum(), means)
+    torch.testing.assert_close(fast_grad, general_grad, rtol=0, atol=0)
 
 
 def test_unknown_constraint_is_named():
