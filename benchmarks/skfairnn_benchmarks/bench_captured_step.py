@@ -11,7 +11,8 @@ skfairnn's step reads nothing from the device, so it can be captured; its
 few host constants (GCM's contrast rows and label values) are copied to the
 device once here instead of at every step, which a capture needs.
 
-    python -m skfairnn_benchmarks.bench_captured_step [--images 512] [--steps 20]
+    python -m skfairnn_benchmarks.bench_captured_step [--images 512] [--steps 20] \
+        [--conv-sums {grouped,matmul,per_cell}]
 
 Prints milliseconds per step, eager and replayed, and the ratios to ERM's.
 """
@@ -26,8 +27,10 @@ import numpy as np
 import torch
 
 import skfairnn._cell_gradients as cell_gradients_module
+import skfairnn._segments as segments_module
 import skfairnn.methods.gcm as gcm_module
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
+from skfairnn._conv_sums import CONV_SUMS
 
 from .bench_gradient_methods import ResNet18, image_data
 
@@ -92,7 +95,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--conv-sums", choices=CONV_SUMS, default=None,
+        help="how the segments take a convolution's per-cell weight gradients",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.conv_sums:
+        segments_module._CONV_SUMS = args.conv_sums
     if not torch.cuda.is_available():
         parser.error("needs a CUDA device")
     warnings.filterwarnings("ignore")
