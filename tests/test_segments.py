@@ -311,3 +311,37 @@ def test_segments_train_a_batch_norm_network_as_the_loop_does(estimator, monkeyp
     state = {mode: fit.module_.state_dict() for mode, fit in fits.items()}
     for name, value in state["loop"].items():
         torch.testing.assert_close(state["segments"][name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_running_stat_updates_applied_together_equal_one_update_per_layer():
+    """Layers of mixed momenta (one cumulative), widths and corrections, variances given
+    as such or as inverse standard deviations: the deferred, grouped updates equal each
+    layer's own closed-form update, counters included."""
+    torch.manual_seed(0)
+    layers = [nn.BatchNorm2d(3, momentum=0.1), nn.BatchNorm1d(5, momentum=0.3),
+              nn.BatchNorm2d(4, momentum=0.1), nn.BatchNorm2d(2, momentum=None),
+              nn.BatchNorm2d(3, momentum=0.1, eps=1e-3)]  # fmt: skip
+    stats = [(torch.randn(3, bn.num_features).double(), torch.rand(3, bn.num_features).double(),
+              1.0 + i / 7) for i, bn in enumerate(layers)]  # fmt: skip
+    separate = [copy.deepcopy(bn).double() for bn in layers]
+    together = [copy.deepcopy(bn).double() for bn in layers]
+    for bn in separate + together:  # running statistics other than 0 and 1
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+    for b, a in zip(together, separate):
+        b.load_state_dict(a.state_dict())
+    updates = segments_module.RunningStatUpdates()
+    for bn, (means, variances, scale) in zip(separate, stats):
+        segments_module._update_running_stats(bn, means, variances, scale)
+    for i, (bn, (means, variances, scale)) in enumerate(zip(together, stats)):
+        if i % 2 or bn.eps != 1e-5:  # as batch norm's kernels return them: (var + eps)^-1/2
+            invstd = (variances + bn.eps).rsqrt()
+            updates.add(bn, means, invstd, scale, from_invstd=True)
+        else:
+            updates.add(bn, means, variances, scale)
+    assert together[0].num_batches_tracked == 0  # nothing until applied
+    updates.apply()
+    updates.apply()  # applied once: the record is emptied
+    for a, b in zip(separate, together):
+        for name, value in a.state_dict().items():
+            torch.testing.assert_close(b.state_dict()[name], value, rtol=1e-12, atol=1e-12)

@@ -35,11 +35,11 @@ def folded_batch_norm(bn, x, n_cells, weight, bias, batch_stats, updates):
         folded, None, None, None if weight is None else weight.reshape(-1),
         None if bias is None else bias.reshape(-1), True, 0.0, bn.eps,
     )  # fmt: skip
-    if updates:
+    if updates is not None:
         with torch.no_grad():
             dims = [0, *range(2, folded.dim())]
             variances, means = torch.var_mean(folded, dim=dims, correction=1)
-        segments._update_running_stats(bn, means.view(n_cells, -1), variances.view(n_cells, -1))
+        updates.add(bn, means.view(n_cells, -1), variances.view(n_cells, -1))
     return unfold_cells(out, n_cells)
 
 
