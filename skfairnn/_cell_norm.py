@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CellBatchNorm", "cell_batch_norm", "fold_cells", "unfold_cells"]
+__all__ = ["CellBatchNorm", "biased_variance", "fold_cells", "unfold_cells"]
 
 _ALL = [True, True, True]
 
@@ -196,17 +196,6 @@ class _CellBatchNormBackward(torch.autograd.Function):
         return grad_grad_out, grad_x, grad_weight, None, None, None, None, None
 
 
-def cell_batch_norm(
-    x: torch.Tensor,
-    n_cells: int,
-    weight: torch.Tensor | None,
-    bias: torch.Tensor | None,
-    eps: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:class:`CellBatchNorm` of ``x`` ``(n·n_cells, C, ...)``, interleaved cells of one size.
-
-    Returns the output and the ``(n_cells, C)`` means and biased variances.
-    """
-    out, mean, invstd = CellBatchNorm.apply(x, weight, bias, n_cells, eps)
-    shape = (n_cells, x.shape[1])
-    return out, mean.view(shape), invstd.pow(-2).sub_(eps).view(shape)
+def biased_variance(invstd: torch.Tensor, eps: float) -> torch.Tensor:
+    """The biased variances :math:`r^{-2} - \\epsilon` of :class:`CellBatchNorm`'s ``invstd``."""
+    return invstd.pow(-2).sub_(eps)

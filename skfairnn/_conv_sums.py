@@ -42,26 +42,26 @@ __all__ = ["CONV_SUMS", "conv_weight_sums"]
 CONV_SUMS = ("grouped", "matmul", "per_cell")
 
 
-def _padding(conv: nn.Module, kernel: tuple[int, ...]) -> list[tuple[int, int]]:
+def _padding(conv: nn.Module) -> list[tuple[int, int]]:
     """Zeros before and after each spatial axis (``padding``: numbers, ``"same"``, ``"valid"``)."""
     if conv.padding == "valid":
-        return [(0, 0)] * len(kernel)
+        return [(0, 0)] * len(conv.kernel_size)
     if conv.padding == "same":  # torch's rule: the extra zero goes after
-        totals = [d * (k - 1) for d, k in zip(conv.dilation, kernel)]
+        totals = [d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size)]
         return [(total // 2, total - total // 2) for total in totals]
     return [(p, p) for p in conv.padding]
 
 
-def _windows(x: torch.Tensor, conv: nn.Module, kernel: tuple[int, ...]) -> torch.Tensor:
+def _windows(x: torch.Tensor, conv: nn.Module) -> torch.Tensor:
     """Every window of ``x`` ``(N, C, *size)`` a weight meets: ``(N, C, *out, *kernel)``, a view.
 
     The zero padding is the one copy of ``x``.
     """
-    padding = _padding(conv, kernel)
+    padding = _padding(conv)
     if any(any(pad) for pad in padding):
         x = F.pad(x, [amount for pair in reversed(padding) for amount in pair])
     spatial = range(2, x.dim())
-    for axis, k, stride, dilation in zip(spatial, kernel, conv.stride, conv.dilation):
+    for axis, k, stride, dilation in zip(spatial, conv.kernel_size, conv.stride, conv.dilation):
         x = x.unfold(axis, dilation * (k - 1) + 1, stride)  # (..., window) at the end
     if any(d > 1 for d in conv.dilation):
         x = x[(..., *(slice(None, None, d) for d in conv.dilation))]
@@ -71,7 +71,6 @@ def _windows(x: torch.Tensor, conv: nn.Module, kernel: tuple[int, ...]) -> torch
 def _matmul_sums(delta, x, conv, n_cells):
     r""":math:`\Delta_c U_c^\top` per (cell, channel group), interleaved cells of one size."""
     weight_shape = conv.weight.shape
-    kernel = tuple(weight_shape[2:])
     groups, spatial = conv.groups, delta.dim() - 2
     rows = delta.shape[0] // n_cells
     out_per_group, in_per_group = weight_shape[0] // groups, weight_shape[1]
@@ -79,32 +78,35 @@ def _matmul_sums(delta, x, conv, n_cells):
     d = delta.reshape(rows, n_cells, groups, out_per_group, -1)
     d = d.permute(1, 2, 3, 0, 4).reshape(n_cells * groups, out_per_group, -1)
     # U: (row, cell, group, in, *positions, *kernel) -> (cell·group, in·kernel, row·positions)
-    u = _windows(x, conv, kernel).unflatten(0, (rows, n_cells)).unflatten(2, (groups, in_per_group))
+    u = _windows(x, conv).unflatten(0, (rows, n_cells)).unflatten(2, (groups, in_per_group))
     positions = list(range(4, 4 + spatial))
     kernel_axes = list(range(4 + spatial, 4 + 2 * spatial))
     u = u.permute(1, 2, 3, *kernel_axes, 0, *positions)
-    u = u.reshape(n_cells * groups, in_per_group * math.prod(kernel), -1)
+    u = u.reshape(n_cells * groups, in_per_group * math.prod(conv.kernel_size), -1)
     return torch.bmm(d, u.transpose(1, 2)).view(n_cells, *weight_shape)
 
 
-def _grouped_sums(delta, x, conv, n_cells):
-    weight = conv.weight.detach()  # only its shape is read
-    args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
-    folded = torch.ops.aten.convolution_backward(
-        fold_cells(delta, n_cells), fold_cells(x, n_cells),
-        weight.repeat(n_cells, *[1] * (weight.dim() - 1)),
-        None, *args, conv.groups * n_cells, [False, True, False],
+def _weight_gradient(delta, x, conv, weight, groups):
+    """``convolution_backward``'s weight gradient alone (``weight``: only its shape is read)."""
+    return torch.ops.aten.convolution_backward(
+        delta, x, weight, None, conv.stride, conv.padding, conv.dilation, False,
+        [0] * (weight.dim() - 2), groups, [False, True, False],
     )[1]  # fmt: skip
+
+
+def _grouped_sums(delta, x, conv, n_cells):
+    weight = conv.weight.detach()
+    folded = _weight_gradient(
+        fold_cells(delta, n_cells), fold_cells(x, n_cells),
+        conv, weight.repeat(n_cells, *[1] * (weight.dim() - 1)), conv.groups * n_cells,
+    )  # fmt: skip
     return folded.view(n_cells, *weight.shape)
 
 
 def _per_cell_sums(deltas, inputs, conv):
     weight = conv.weight.detach()
-    args = (conv.stride, conv.padding, conv.dilation, False, [0] * (weight.dim() - 2))
     return torch.stack([
-        torch.ops.aten.convolution_backward(
-            cell_delta, cell_input, weight, None, *args, conv.groups, [False, True, False]
-        )[1]
+        _weight_gradient(cell_delta, cell_input, conv, weight, conv.groups)
         for cell_delta, cell_input in zip(deltas, inputs)
     ])  # fmt: skip
 

@@ -93,7 +93,7 @@ def match_rate_offset(logits: np.ndarray, rate: float) -> float:
     The threshold sits halfway between the two order statistics around the
     ``1 - rate`` quantile, so no training row lies exactly on it.
     """
-    return _match_rate_offset_sorted(np.sort(np.asarray(logits, dtype=np.float64)), rate)
+    return _match_rate_offset_sorted(_sorted(logits)[0], rate)
 
 
 def _match_rate_offset_sorted(scores: np.ndarray, rate: float) -> float:

@@ -68,7 +68,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._cell_norm import CellBatchNorm
+from ._cell_norm import CellBatchNorm, biased_variance
 from ._conv_sums import conv_weight_sums
 from .modules import ACTIVATIONS, MLP, ConvNet, LogisticRegressionModule, as_logits
 
@@ -293,34 +293,27 @@ def _momentum_weights(n_cells: int, momentum: float, dtype, device) -> torch.Ten
     return torch.tensor(weights, dtype=dtype, device=device)
 
 
-def _update_running_stats(
+def _cumulative_updates(
     bn: _BatchNorm, means: torch.Tensor, variances: torch.Tensor, scale: float = 1.0
 ) -> None:
-    """The loop's running-statistic updates, one per cell in order (rows of ``means``).
+    """The loop's updates of a cumulative average (``momentum=None``), one per cell in order.
 
     ``scale`` multiplies ``variances`` (the unbiased correction of biased ones).
     """
-    n_cells = means.shape[0]
     with torch.no_grad():
-        if bn.momentum is None:  # cumulative average: one update after another
-            for mean, variance in zip(means, variances):
-                bn.num_batches_tracked.add_(1)
-                factor = 1.0 / float(bn.num_batches_tracked)  # a host read; rare option
-                bn.running_mean.mul_(1 - factor).add_(mean, alpha=factor)
-                bn.running_var.mul_(1 - factor).add_(variance, alpha=factor * scale)
-            return
-        m = bn.momentum  # r <- (1-m)^C r + sum_c m (1-m)^(C-1-c) s_c
-        weights = _momentum_weights(n_cells, m, means.dtype, means.device)
-        bn.running_mean.addmv_(means.T, weights, beta=(1 - m) ** n_cells)
-        bn.running_var.addmv_(variances.T, weights, beta=(1 - m) ** n_cells, alpha=scale)
-        bn.num_batches_tracked.add_(n_cells)
+        for mean, variance in zip(means, variances):
+            bn.num_batches_tracked.add_(1)
+            factor = 1.0 / float(bn.num_batches_tracked)  # a host read; rare option
+            bn.running_mean.mul_(1 - factor).add_(mean, alpha=factor)
+            bn.running_var.mul_(1 - factor).add_(variance, alpha=factor * scale)
 
 
 class RunningStatUpdates:
     """The batch norms' running-statistic updates of one forward, applied after it.
 
-    Each layer's update is the loop's, one per cell in cell order, in closed
-    form (:func:`_update_running_stats`). Collected during the forward and
+    Each layer's update is the loop's, one per cell in cell order: with a
+    momentum :math:`m`, in closed form, :math:`r \\leftarrow (1-m)^C r +
+    \\sum_c m (1-m)^{C-1-c} s_c`. Collected during the forward and
     applied together, the layers with a momentum that share a cell count,
     momentum, dtype and device take one product of their concatenated
     statistics and a few ``_foreach`` operations (about ten for a ResNet-18,
@@ -352,9 +345,10 @@ class RunningStatUpdates:
         shared = {}
         for bn, means, variances, scale, from_invstd in pending:
             if bn.momentum is None:
-                if from_invstd:
-                    variances = variances.pow(-2).sub_(bn.eps)
-                _update_running_stats(bn, means, variances, scale)
+                _cumulative_updates(
+                    bn, means, biased_variance(variances, bn.eps) if from_invstd else variances,
+                    scale,
+                )  # fmt: skip
             else:
                 key = (means.shape[0], bn.momentum, means.dtype, means.device, from_invstd, bn.eps)
                 shared.setdefault(key, []).append((bn, means, variances, scale))
@@ -365,10 +359,10 @@ class RunningStatUpdates:
                 sizes = [len(bn.running_mean) for bn in bns]
                 variances = torch.cat(variances, 1)
                 if from_invstd:
-                    variances = variances.pow(-2).sub_(eps)
+                    variances = biased_variance(variances, eps)
                 mean_sums = (weights @ torch.cat(means, 1)).split(sizes)
                 var_sums = (weights @ variances).split(sizes)
-                decay = (1 - momentum) ** n_cells  # r <- (1-m)^C r + sum_c m (1-m)^(C-1-c) s_c
+                decay = (1 - momentum) ** n_cells
                 running_means = [bn.running_mean for bn in bns]
                 running_vars = [bn.running_var for bn in bns]
                 torch._foreach_mul_(running_means, decay)

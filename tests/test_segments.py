@@ -313,10 +313,20 @@ def test_segments_train_a_batch_norm_network_as_the_loop_does(estimator, monkeyp
         torch.testing.assert_close(state["segments"][name], value, rtol=1e-4, atol=1e-5, msg=name)
 
 
+def _loop_updates(bn, means, variances, scale):
+    """What the per-cell loop's batch norm does: one running update per cell, in order."""
+    with torch.no_grad():
+        for mean, variance in zip(means, variances):
+            bn.num_batches_tracked += 1
+            m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            bn.running_mean.mul_(1 - m).add_(m * mean)
+            bn.running_var.mul_(1 - m).add_(m * scale * variance)
+
+
 def test_running_stat_updates_applied_together_equal_one_update_per_layer():
     """Layers of mixed momenta (one cumulative), widths and corrections, variances given
     as such or as inverse standard deviations: the deferred, grouped updates equal each
-    layer's own closed-form update, counters included."""
+    layer's own per-cell updates, counters included."""
     torch.manual_seed(0)
     layers = [nn.BatchNorm2d(3, momentum=0.1), nn.BatchNorm1d(5, momentum=0.3),
               nn.BatchNorm2d(4, momentum=0.1), nn.BatchNorm2d(2, momentum=None),
@@ -332,7 +342,7 @@ def test_running_stat_updates_applied_together_equal_one_update_per_layer():
         b.load_state_dict(a.state_dict())
     updates = segments_module.RunningStatUpdates()
     for bn, (means, variances, scale) in zip(separate, stats):
-        segments_module._update_running_stats(bn, means, variances, scale)
+        _loop_updates(bn, means, variances, scale)
     for i, (bn, (means, variances, scale)) in enumerate(zip(together, stats)):
         if i % 2 or bn.eps != 1e-5:  # as batch norm's kernels return them: (var + eps)^-1/2
             invstd = (variances + bn.eps).rsqrt()

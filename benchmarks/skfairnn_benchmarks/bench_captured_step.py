@@ -27,12 +27,10 @@ import numpy as np
 import torch
 
 import skfairnn._cell_gradients as cell_gradients_module
-import skfairnn._segments as segments_module
 import skfairnn.methods.gcm as gcm_module
 from skfairnn import ERMClassifier, FairerClassifier, GCMClassifier
-from skfairnn._conv_sums import CONV_SUMS
 
-from .bench_gradient_methods import ResNet18, image_data
+from .bench_gradient_methods import ResNet18, add_conv_sums_option, image_data, use_conv_sums
 
 
 def _device_constants():
@@ -95,13 +93,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument(
-        "--conv-sums", choices=CONV_SUMS, default=None,
-        help="how the segments take a convolution's per-cell weight gradients",
-    )  # fmt: skip
+    add_conv_sums_option(parser)
     args = parser.parse_args(argv)
-    if args.conv_sums:
-        segments_module._CONV_SUMS = args.conv_sums
+    use_conv_sums(args.conv_sums)
     if not torch.cuda.is_available():
         parser.error("needs a CUDA device")
     warnings.filterwarnings("ignore")

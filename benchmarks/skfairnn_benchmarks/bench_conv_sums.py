@@ -44,10 +44,11 @@ def main(argv=None):
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     try:
         for round_ in range(args.rounds):
-            for way in ("ERM", *CONV_SUMS):
-                segments._CONV_SUMS = default_way if way == "ERM" else way
-                chosen = {"ERM": lambda: ERMClassifier(sampling="cell_balanced", **common)}
-                for name, make in (chosen if way == "ERM" else makers).items():
+            erm = {"ERM": lambda: ERMClassifier(sampling="cell_balanced", **common)}
+            for way in ("ERM", *CONV_SUMS):  # ERM has no per-cell sums
+                if way != "ERM":
+                    segments._CONV_SUMS = way
+                for name, make in (erm if way == "ERM" else makers).items():
                     seconds = time_fit(make(), X, y, group, 1)
                     if round_:  # the first round warms up (and lets cuDNN time its algorithms)
                         best[way, name] = min(best.get((way, name), float("inf")), seconds)

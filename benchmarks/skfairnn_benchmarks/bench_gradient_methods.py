@@ -119,6 +119,30 @@ def image_data(n=2048, size=64, seed=0):
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 
+def add_cudnn_benchmark_option(parser: argparse.ArgumentParser) -> None:
+    """``--cudnn-benchmark``: ``torch.backends.cudnn.benchmark = True`` for every fit."""
+    parser.add_argument(
+        "--cudnn-benchmark", action="store_true",
+        help="torch.backends.cudnn.benchmark = True (process-wide) for every fit, ERM "
+        "included: cuDNN times its algorithms per shape",
+    )  # fmt: skip
+
+
+def add_conv_sums_option(parser: argparse.ArgumentParser) -> None:
+    """``--conv-sums``: how the segments take a convolution's per-cell weight gradients."""
+    parser.add_argument(
+        "--conv-sums", choices=CONV_SUMS, default=None,
+        help="how the segments take a convolution's per-cell weight gradients "
+        f"(skfairnn._conv_sums; default: {segments._CONV_SUMS!r})",
+    )  # fmt: skip
+
+
+def use_conv_sums(way: str | None) -> None:
+    """Make ``way`` (``--conv-sums``) the segments' way for this process; ``None``: the default."""
+    if way:
+        segments._CONV_SUMS = way
+
+
 def resnet_ab_setup(description: str, argv=None):
     """The command line, data and estimator settings of the in-process ResNet-18 A/Bs.
 
@@ -134,10 +158,7 @@ def resnet_ab_setup(description: str, argv=None):
     parser.add_argument("--size", type=int, default=64, help="image side")
     parser.add_argument("--width", type=int, default=64, help="ResNet-18 base width")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--cudnn-benchmark", action="store_true",
-        help="torch.backends.cudnn.benchmark = True (process-wide) for every fit",
-    )  # fmt: skip
+    add_cudnn_benchmark_option(parser)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     common = dict(
@@ -186,25 +207,12 @@ def main(argv=None):
         help="GCM's and FAIRER's cell_gradients: auto (segments for skfairnn's MLPs, the "
         "loop otherwise), segments (one forward, per-cell batch-norm statistics), loop",
     )
-    parser.add_argument(
-        "--cudnn-benchmark",
-        action="store_true",
-        help="torch.backends.cudnn.benchmark = True for every fit (ERM included): cuDNN "
-        "times its algorithms per shape, which the grouped convolutions of the segments "
-        "(the cells as channel groups) profit from",
-    )
-    parser.add_argument(
-        "--conv-sums",
-        choices=CONV_SUMS,
-        default=None,
-        help="how the segments take a convolution's per-cell weight gradients "
-        "(skfairnn._conv_sums; default: the library's choice for the device)",
-    )
+    add_cudnn_benchmark_option(parser)
+    add_conv_sums_option(parser)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    if args.conv_sums:
-        segments._CONV_SUMS = args.conv_sums
+    use_conv_sums(args.conv_sums)
     if args.clock == "process" and args.device != "cpu":
         parser.error("--clock process counts CPU time only; use it with --device cpu.")
     if args.threads:
