@@ -49,6 +49,7 @@ from ._callbacks import FiniteLoss, StepLog
 from ._compile import compile_problem, compiled_function, is_compiled
 from ._decision import PRIOR_CORRECTIONS, DecisionRule
 from ._forward import TrainingForward
+from ._step_graphs import active_step_graphs, step_graphs
 from .exceptions import CompileWarning, FairnessWarning
 from .groups import EncodedGroups, check_at_least_two_groups, encode_sensitive_features
 from .modules import MLP, as_logits
@@ -256,6 +257,27 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         differentiates through gradients (GCM, FAIRER, Fair Mixup) or
         records activations (RUNNER). With fused Adam
         (``optimizer__fused=True``) the optimiser step is one launch too.
+    cuda_graphs : bool, default=False
+        On a CUDA device, capture the training step (forward, penalty,
+        backward, double backward included) in a CUDA graph and replay it
+        for every batch of the same layout: its tensors' shapes and, for GCM
+        and FAIRER, the sizes of its cells (:mod:`skfairnn._step_graphs`).
+        The step's thousands of launches become one, which is what bounds a
+        ResNet step of the double-backprop methods and a small MLP's step.
+        Each layout trains eagerly twice first (the warm-up) and is captured
+        on the third; at most four layouts are captured per fit, so it pays
+        off with batches of one layout: balanced sampling (the default of
+        the fairness methods) or ``sampling="random"`` without a per-cell
+        forward. The optimiser steps eagerly. The same kernels run, so the
+        numbers match an eager fit up to floating-point reordering. Where it
+        cannot work the network trains eagerly with a
+        :class:`~skfairnn.exceptions.CompileWarning`: off CUDA, with a
+        compiled module (``compile__mode="reduce-overhead"`` is
+        ``torch.compile``'s own CUDA graphs), a step that reads a device
+        value on the host (batch norm with ``momentum=None``), batches that
+        never repeat a layout, and methods whose step draws random numbers
+        on the host or runs its own optimisers (Fair Mixup, Adversarial,
+        ARL, FairNeuron).
     iterator_train : class, default=TrainingBatches
         skorch's training iterator: :class:`~skfairnn._batches.TrainingBatches`
         draws the ``sampling`` batches from the data ``fit`` packs;
@@ -299,6 +321,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"-1"})],
+        "cuda_graphs": ["boolean"],
     }
     #: whether the method's penalty needs group labels (False for plain ERM)
     _requires_groups = True
@@ -307,6 +330,9 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
     #: why ``torch.compile`` cannot capture the method's training step (``compile``
     #: is then ignored with a CompileWarning); ``None``: it can
     _eager_step_reason: str | None = None
+    #: why a CUDA graph cannot hold the method's training step (``cuda_graphs`` is
+    #: then ignored with a CompileWarning); ``None``: it can
+    _graph_step_reason: str | None = None
 
     def __init__(
         self,
@@ -328,6 +354,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         verbose=0,
         device="cpu",
         warm_start=False,
+        cuda_graphs=False,
         **kwargs,
     ):
         super().__init__(
@@ -350,6 +377,7 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         self.prior_correction = prior_correction
         self.batches_per_epoch = batches_per_epoch
         self.random_state = random_state
+        self.cuda_graphs = cuda_graphs
 
     # ------------------------------------------------------------ the contract
     def network_logits(self, X: torch.Tensor) -> torch.Tensor:
@@ -377,7 +405,20 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         return None
 
     def train_step_single(self, batch, **fit_params):
-        """One training step: forward, task loss plus penalty, backward (see module docstring)."""
+        """One training step: forward, task loss plus penalty, backward (see module docstring).
+
+        With ``cuda_graphs=True`` the step is replayed from a CUDA graph of
+        its batch layout where one was captured (:mod:`skfairnn._step_graphs`);
+        the graph holds exactly the operations of the eager step.
+        """
+        graphs = active_step_graphs(self)
+        if graphs is None:
+            return self._train_step_eager(batch)
+        batch = self._device_batch(batch)
+        return graphs(batch, self._batch_layout(batch))
+
+    def _train_step_eager(self, batch):
+        """The training step itself (what a CUDA graph of the step records)."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         fair_batch = self._fair_batch(Xi, yi)
@@ -397,6 +438,58 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             "fairness_penalty": None if penalty is None else penalty.detach(),
             "records": forward.records,
         }
+
+    def _device_batch(self, batch):
+        """``batch`` with its tensors on the training device and CPU copies of its columns.
+
+        A captured step must find its inputs on the device (the graph's
+        inputs are device tensors) and read the layout from the host copies.
+        """
+        Xi, yi = unpack_data(batch)
+        host = _host_columns(Xi, yi, on_device=True)
+        Xi = {
+            key: value if key == "host" else _on_device(value, self.device)
+            for key, value in Xi.items()
+        }
+        if host is not None:
+            Xi["host"] = host
+        return Xi, _on_device(yi, self.device)
+
+    def _batch_layout(self, batch) -> tuple:
+        """What the step decides on the host from ``batch``: its shapes, and the method's."""
+        Xi, yi = batch
+        shapes = tuple(
+            (key, tuple(value.shape), value.dtype)
+            for key, value in Xi.items()
+            if isinstance(value, torch.Tensor)
+        )
+        return shapes, tuple(yi.shape), yi.dtype, self._step_layout(self._fair_batch(Xi, yi))
+
+    def _step_layout(self, batch: FairBatch) -> tuple:
+        """What the method's step decides on the host from ``batch`` beyond shapes (none here).
+
+        A method whose step branches on the batch's contents (the cells' sizes
+        of a per-cell forward) returns them; a CUDA graph is captured per value.
+        """
+        return ()
+
+    def _capture_problem(self) -> str | None:
+        """Why ``cuda_graphs=True`` cannot capture this network's steps, or ``None``."""
+        if not str(self.device).startswith("cuda") or not torch.cuda.is_available():
+            return f"the network trains on {self.device!r}; CUDA graphs need a CUDA device"
+        if is_compiled(getattr(self, "module_", None)):
+            return (
+                "the module is compiled (torch.compile's own CUDA graphs are "
+                "compile__mode='reduce-overhead')"
+            )
+        return self._graph_step_reason
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; with ``cuda_graphs=True`` its steps are captured and replayed."""
+        if not self.cuda_graphs:
+            return super().fit_loop(X, y, epochs, **fit_params)
+        with step_graphs(self, self._capture_problem()):
+            return super().fit_loop(X, y, epochs, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The task loss, weighted by the batch's ``sample_weight`` when ``X`` carries it."""

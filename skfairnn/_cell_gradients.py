@@ -20,6 +20,7 @@ import torch
 
 from ._forward import CellForward
 from ._segments import segment_gradients
+from ._step_graphs import device_constant
 from .cells import cell_pairs
 
 __all__ = ["cell_losses", "cell_gradients", "compared_cells", "host_tensor", "mean_cell_scores"]
@@ -73,9 +74,11 @@ def host_tensor(values: Sequence, like: torch.Tensor) -> torch.Tensor:
     """``values`` (host numbers) as a tensor of ``like``'s dtype on its device.
 
     The copy to an accelerator does not make the host wait for the device
-    (``non_blocking``), as ``torch.tensor(values, device=...)`` would.
+    (``non_blocking``), as ``torch.tensor(values, device=...)`` would; inside
+    a CUDA-graph capture it is copied from pinned memory the graph keeps
+    (:func:`~skfairnn._step_graphs.device_constant`).
     """
-    return torch.tensor(values, dtype=like.dtype).to(like.device, non_blocking=True)
+    return device_constant(torch.tensor(values, dtype=like.dtype), like.device)
 
 
 def cell_gradients(

@@ -43,7 +43,13 @@ from ._segments import (
 )
 from .cells import cell_codes
 
-__all__ = ["TrainingForward", "CellForward", "forward_by_cell", "forward_recording"]
+__all__ = [
+    "TrainingForward",
+    "CellForward",
+    "cell_layout",
+    "forward_by_cell",
+    "forward_recording",
+]
 
 
 @dataclass
@@ -118,6 +124,18 @@ def _cell_tally(batch, codes: torch.Tensor, constraint: str, n_cells: int) -> li
     positive = (weight > 0).to(codes.dtype)
     tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells)
     return tally.view(n_cells, 2).tolist()
+
+
+def cell_layout(batch, constraint: str) -> tuple[tuple[int, int], ...]:
+    """What :func:`forward_by_cell` decides on the host: per cell, (rows of weight 0, of positive).
+
+    A CUDA graph of a per-cell step holds one such layout
+    (:mod:`skfairnn._step_graphs`). Read from the batch's CPU copies when it
+    has them.
+    """
+    columns = batch.host if batch.host is not None else {"group": batch.group, "y": batch.y}
+    codes, n_cells = cell_codes(columns["group"], columns["y"], constraint, batch.n_groups)
+    return tuple(tuple(cell) for cell in _cell_tally(batch, codes, constraint, n_cells))
 
 
 def forward_by_cell(

@@ -16,7 +16,7 @@ from numbers import Real
 import torch
 
 from ._base import FairBatch, FairNetClassifier
-from ._forward import TrainingForward, forward_by_cell, forward_recording
+from ._forward import TrainingForward, cell_layout, forward_by_cell, forward_recording
 from .cells import CONSTRAINTS
 from .gaps import fairness_gap
 from .modules import MLP
@@ -115,6 +115,12 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
                 self._cell_gradients_mode(),
             )  # fmt: skip
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
+
+    def _step_layout(self, batch: FairBatch) -> tuple:
+        """The cells' sizes when the step forwards by cell (a CUDA graph holds one layout)."""
+        if self._forward_records != "cells" or not getattr(self, self._forward_records_when):
+            return ()
+        return cell_layout(batch, self._cell_layout())
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
         """The per-cell forwards of ``forward``, or of a fresh per-cell pass of ``batch``.

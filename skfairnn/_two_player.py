@@ -62,6 +62,7 @@ class TwoPlayerFairNet(FairPenaltyClassifier):
         "its game step takes two gradients through one graph (retain_graph=True), "
         "which compiled backward graphs refuse"
     )
+    _graph_step_reason = "its game step runs two optimisers of its own inside the step"
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "adversary_optimizer": [callable],

@@ -21,7 +21,12 @@ skfairnn's per-epoch decision rule (a forward of 20k training rows, the
 offset and AUC), which the ERM and FairReg epochs include.
 
     python -m skfairnn_benchmarks.bench_erm [--device cuda] [--epochs 6] \
-        [--variants eager compiled cudagraphs]
+        [--variants eager compiled cudagraphs graphed]
+
+``graphed`` is skfairnn's own ``cuda_graphs=True`` (the step captured in a
+CUDA graph, fused Adam outside it); its hand loop captures its forward and
+backward the same way (PyTorch's recipe: static batch tensors, a warm-up on
+a side stream, one capture, a copy and a replay per batch).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ VARIANTS = {
     "eager": {},
     "compiled": {"compile": True},
     "cudagraphs": {"compile": True, "compile__mode": "reduce-overhead"},
+    "graphed": {"cuda_graphs": True},
 }
 
 
@@ -98,6 +104,8 @@ def hand_loop(X, y, *, batch_size, batches, epochs, device, params, seed=0):
     yt = torch.as_tensor(y, dtype=torch.int64).to(device)
     wt = torch.ones(len(X), dtype=torch.float32, device=device)
     generator = torch.Generator().manual_seed(seed)
+    step = _graphed_step if params.get("cuda_graphs") else _eager_step
+    run = step(model, criterion, optimizer, Xt[:batch_size], yt[:batch_size], wt[:batch_size])
     times = []
     for _ in range(epochs):
         if device.startswith("cuda"):
@@ -110,10 +118,7 @@ def hand_loop(X, y, *, batch_size, batches, epochs, device, params, seed=0):
                 if done == batches:
                     break
                 index = order[begin : begin + batch_size].to(device)
-                xb, yb, wb = Xt[index], yt[index].to(torch.float32), wt[index]
-                optimizer.zero_grad(set_to_none=True)
-                loss = (criterion(model(xb), yb) * wb).mean()
-                loss.backward()
+                loss = run(Xt[index], yt[index], wt[index])
                 optimizer.step()
                 loss.item()  # skorch records the loss every batch: the same sync
                 done += 1
@@ -121,6 +126,48 @@ def hand_loop(X, y, *, batch_size, batches, epochs, device, params, seed=0):
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return times
+
+
+def _eager_step(model, criterion, optimizer, *example):
+    """The hand loop's forward and backward of one batch (``run(X, y, w) -> loss``)."""
+
+    def run(xb, yb, wb):
+        optimizer.zero_grad(set_to_none=True)
+        loss = (criterion(model(xb), yb.to(torch.float32)) * wb).mean()
+        loss.backward()
+        return loss
+
+    return run
+
+
+def _graphed_step(model, criterion, optimizer, *example):
+    """:func:`_eager_step` captured in a CUDA graph on static copies of ``example``."""
+    static = [tensor.clone() for tensor in example]
+    eager = _eager_step(model, criterion, optimizer)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(2):
+            eager(*static)
+    torch.cuda.current_stream().wait_stream(side)
+    optimizer.zero_grad(set_to_none=True)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        loss = (criterion(model(static[0]), static[1].to(torch.float32)) * static[2]).mean()
+        loss.backward()
+    grads = [(param, param.grad) for param in model.parameters()]
+
+    def run(xb, yb, wb):
+        if len(xb) != len(static[0]):  # a shorter batch: eager
+            return eager(xb, yb, wb)
+        for target, source in zip(static, (xb, yb, wb)):
+            target.copy_(source, non_blocking=True)
+        graph.replay()
+        for param, grad in grads:  # an eager batch may have reset them
+            param.grad = grad
+        return loss
+
+    return run
 
 
 def net_epochs(cls, X, y, A, **params):

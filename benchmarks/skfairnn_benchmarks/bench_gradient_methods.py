@@ -9,12 +9,14 @@ Adult split itself). CUDA: a ResNet-18 on 64×64 images::
     python -m skfairnn_benchmarks.bench_gradient_methods --data adult --batch-size 256 \
         --batches-per-epoch 50 --threads 1
     python -m skfairnn_benchmarks.bench_gradient_methods --model resnet18 --device cuda \
-        [--cudnn-benchmark] [--conv-sums {grouped,matmul,per_cell}]
+        [--cudnn-benchmark] [--conv-sums {grouped,matmul,per_cell}] [--cuda-graphs]
 
 Each fit is timed ``--repeats`` times, the estimators taking turns (the
 minimum is reported), and the ratio to the ERM fit with the same sampling is
 printed; a JSON summary goes
-to ``--out``. ``--clock process`` times the CPU seconds of this process
+to ``--out``. ``--cuda-graphs`` adds a ``+graphs`` twin of every row, fitted
+with ``cuda_graphs=True``; its ratio is printed against the ERM twin (both
+replayed) and against the eager ERM. ``--clock process`` times the CPU seconds of this process
 instead of the wall clock (CPU runs only): on a machine whose cores other
 jobs share, a fit waiting for a core then does not count the wait.
 """
@@ -28,6 +30,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from torch import nn
 
 import skfairnn._segments as segments
@@ -209,6 +212,10 @@ def main(argv=None):
     )
     add_cudnn_benchmark_option(parser)
     add_conv_sums_option(parser)
+    parser.add_argument(
+        "--cuda-graphs", action="store_true",
+        help="also fit every row with cuda_graphs=True (a '+graphs' twin)",
+    )  # fmt: skip
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
@@ -258,6 +265,13 @@ def main(argv=None):
     if args.methods:
         chosen = set(args.methods.split(","))
         runs = {name: est for name, est in runs.items() if name in chosen or "ERM" in name}
+    if args.cuda_graphs:
+        runs.update(
+            {
+                f"{name}+graphs": clone(est).set_params(cuda_graphs=True)
+                for name, est in runs.items()
+            }
+        )
     baseline = {"cell_balanced": "ERM(cell_balanced)", "group_balanced": "ERM(group_balanced)"}
     ERMClassifier(**{**common, "max_epochs": 1}).fit(X, y, sensitive_features=group)  # warm-up
     # the estimators alternate within each repeat, so a drift of the machine's speed
@@ -269,9 +283,16 @@ def main(argv=None):
     rows = []
     for name, est in runs.items():
         sampling = est._sampler_name()  # "auto" resolved for the method's constraint
-        ratio = seconds[name] / seconds[baseline[sampling]]
-        rows.append({"method": name, "seconds": seconds[name], "ratio_to_erm": ratio})
-        print(f"{name:22s} {seconds[name]:8.2f} s   ×{ratio:5.2f} ERM ({sampling})")
+        graphs = "+graphs" if est.cuda_graphs else ""
+        erm = baseline[sampling]
+        ratio = seconds[name] / seconds[erm + graphs]
+        row = {"method": name, "seconds": seconds[name], "ratio_to_erm": ratio}
+        line = f"{name:28s} {seconds[name]:8.2f} s   ×{ratio:5.2f} {erm}{graphs}"
+        if graphs:
+            row["ratio_to_eager_erm"] = seconds[name] / seconds[erm]
+            line += f"   ×{row['ratio_to_eager_erm']:5.2f} {erm}"
+        rows.append(row)
+        print(line)
     summary = {
         "model": args.model,
         "device": args.device,
@@ -283,6 +304,7 @@ def main(argv=None):
         "cell_gradients": args.cell_gradients,
         "cudnn_benchmark": args.cudnn_benchmark,
         "conv_sums": segments._CONV_SUMS,
+        "cuda_graphs": args.cuda_graphs,
         "epochs": args.epochs,
         "rows": rows,
     }

@@ -306,6 +306,10 @@ class FairMixupClassifier(FairPenaltyClassifier):
         "its penalty differentiates the input gradient of the mixed logits, a double "
         "backward that torch.compile does not support"
     )
+    _graph_step_reason = (
+        "Fair Mixup draws its mixing weights and pairs on the host at every step, "
+        "which a replayed graph would repeat"
+    )
     _parameter_constraints = {
         **FairPenaltyClassifier._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="neither")],

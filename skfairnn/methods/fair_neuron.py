@@ -227,6 +227,7 @@ class FairNeuronClassifier(FairNetClassifier):
     _eager_step_reason = (
         "its path analysis traces the module's nn.Linear layers, which the compiled module hides"
     )
+    _graph_step_reason = "its training step switches between its own phases on the host"
 
     def __init__(
         self,
