@@ -70,9 +70,7 @@ MLP_METHODS = {
     "FairReg": lambda: FairRegClassifier(fairness_weight=1.0, **COMMON),
     "GCM(loop)": lambda: GCMClassifier(fairness_weight=1.0, cell_gradients="loop", **COMMON),
     "GCM(segments)": lambda: GCMClassifier(fairness_weight=1.0, **COMMON),
-    "FAIRER": lambda: FairerClassifier(
-        alignment_weight=0.5, constraint="equalized_odds", **COMMON
-    ),
+    "FAIRER": lambda: FairerClassifier(alignment_weight=0.5, constraint="equalized_odds", **COMMON),
     "RUNNER": lambda: RunnerClassifier(fairness_weight=0.3, **COMMON),
 }
 
@@ -107,7 +105,10 @@ def test_replayed_cnn_fit_with_batch_norm_matches_the_eager_fit(cls, capture_cou
     )
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         torch.testing.assert_close(
-            getattr(replayed.module_.bn, name), getattr(eager.module_.bn, name), rtol=1e-4, atol=1e-5
+            getattr(replayed.module_.bn, name),
+            getattr(eager.module_.bn, name),
+            rtol=1e-4,
+            atol=1e-5,
         )
 
 
