@@ -463,10 +463,12 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
             for key, value in Xi.items()
             if isinstance(value, torch.Tensor)
         )
-        return shapes, tuple(yi.shape), yi.dtype, self._step_layout(self._fair_batch(Xi, yi))
+        return shapes, tuple(yi.shape), yi.dtype, self._step_layout(batch)
 
-    def _step_layout(self, batch: FairBatch) -> tuple:
-        """What the method's step decides on the host from ``batch`` beyond shapes (none here).
+    def _step_layout(self, batch) -> tuple:
+        """What the method's step decides on the host from ``batch`` (``(Xi, y)``) beyond shapes.
+
+        None here: the base's step does the same for every batch of one shape.
 
         A method whose step branches on the batch's contents (the cells' sizes
         of a per-cell forward) returns them; a CUDA graph is captured per value.

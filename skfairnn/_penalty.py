@@ -116,11 +116,11 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
             )  # fmt: skip
         return forward_recording(self.network_logits, self.module_, self.layers_, batch.X)
 
-    def _step_layout(self, batch: FairBatch) -> tuple:
+    def _step_layout(self, batch) -> tuple:
         """The cells' sizes when the step forwards by cell (a CUDA graph holds one layout)."""
         if self._forward_records != "cells" or not getattr(self, self._forward_records_when):
             return ()
-        return cell_layout(batch, self._cell_layout())
+        return cell_layout(self._fair_batch(*batch), self._cell_layout())
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
         """The per-cell forwards of ``forward``, or of a fresh per-cell pass of ``batch``.

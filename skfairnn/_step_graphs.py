@@ -198,7 +198,7 @@ class StepGraphs:
         if captured is not None:
             return captured.run(batch)
         if self.stopped is not None or len(self._captured) >= MAX_LAYOUTS:
-            return self._step(batch)
+            return self._eager(batch)
         seen = self._seen.get(layout, 0)
         if seen < WARMUP_STEPS:
             self._seen[layout] = seen + 1
@@ -207,12 +207,21 @@ class StepGraphs:
                     f"its batches took {len(self._seen)} different layouts (shapes or cell "
                     "sizes) without repeating one; balanced sampling gives full batches one"
                 )
-            return self._backend.warm_up(lambda: self._step(batch))
+            return self._backend.warm_up(lambda: self._eager(batch))
         captured = self._capture(batch)
         if captured is None:
-            return self._step(batch)
+            return self._eager(batch)
         self._captured[layout] = captured
         return captured.run(batch)
+
+    def _eager(self, batch) -> dict:
+        """An eager step whose outputs hold no autograd graph.
+
+        A graph kept alive past its step (skorch keeps the last step's
+        outputs while it runs the next) keeps its gradient accumulators, and
+        with them the stream they were created on, into the next capture.
+        """
+        return _copy_outputs(self._step(batch), detach=True)
 
     def _capture(self, batch) -> _CapturedStep | None:
         static = _static_copy(batch)

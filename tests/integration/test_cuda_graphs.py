@@ -92,7 +92,7 @@ def test_replayed_mlp_fit_matches_the_eager_fit(make, biased_data, capture_count
 @pytest.mark.parametrize("cls", [ERMClassifier, GCMClassifier, FairerClassifier])
 def test_replayed_cnn_fit_with_batch_norm_matches_the_eager_fit(cls, capture_count):
     X, y, group = _images()
-    params = dict(module=SmallBNNet, batch_size=128, lr=1e-2, **{**COMMON, "max_epochs": 3})
+    params = dict(module=SmallBNNet, lr=1e-2, **{**COMMON, "max_epochs": 3, "batch_size": 128})
     if cls is ERMClassifier:
         params["sampling"] = "cell_balanced"
     else:
@@ -116,8 +116,8 @@ def test_a_host_read_in_the_step_falls_back_to_eager(capture_count):
     """Batch norm's cumulative average (momentum=None) reads num_batches_tracked on the host."""
     X, y, group = _images()
     params = dict(
-        module=SmallBNNet, module__momentum=None, batch_size=128, cell_gradients="segments",
-        **{**COMMON, "max_epochs": 2},
+        module=SmallBNNet, module__momentum=None, cell_gradients="segments",
+        **{**COMMON, "max_epochs": 2, "batch_size": 128},
     )  # fmt: skip
     eager = GCMClassifier(**params).fit(X, y, sensitive_features=group)
     with pytest.warns(CompileWarning, match="could not be captured"):
