@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The launch-free floor of a training step: one step replayed from a CUDA graph.
 
-An experiment, not a feature: it measures how fast ERM's, GCM's and FAIRER's
-ResNet-18 steps would be if nothing had to be launched from the host, which
-is what a CUDA-graph capture of the whole step (an option skfairnn does not
-have) could at best give. Each estimator is fitted for one epoch (with Adam's
-``capturable=True``), then ``net.train_step`` on one fixed cell-balanced batch
-is timed eagerly and captured in a ``torch.cuda.CUDAGraph`` and replayed.
+The per-step floor of ``cuda_graphs=True``: how fast ERM's, GCM's and
+FAIRER's ResNet-18 steps are when nothing has to be launched from the host.
+Unlike the option (which captures ``train_step_single`` and steps the
+optimiser eagerly, within whole fits), it captures skorch's whole
+``train_step``, Adam included, on one fixed batch. Each estimator is fitted
+for one epoch (with Adam's ``capturable=True``), then ``net.train_step`` on
+one fixed cell-balanced batch is timed eagerly and captured in a
+``torch.cuda.CUDAGraph`` and replayed.
 skfairnn's step reads nothing from the device, so it can be captured; its
 few host constants (GCM's contrast rows and label values) are copied to the
 device once here instead of at every step, which a capture needs.
