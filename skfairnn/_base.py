@@ -27,7 +27,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -490,7 +490,10 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         """skorch's loop; with ``cuda_graphs=True`` its steps are captured and replayed."""
         if not self.cuda_graphs:
             return super().fit_loop(X, y, epochs, **fit_params)
-        with step_graphs(self, self._capture_problem()):
+        reason = self._capture_problem()
+        index = None if reason is not None else torch.device(self.device).index
+        on_device = nullcontext() if index is None else torch.cuda.device(index)
+        with on_device, step_graphs(self, reason):  # streams and graphs on the net's GPU
             return super().fit_loop(X, y, epochs, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
