@@ -255,7 +255,8 @@ class FairNetClassifier(ClassifierMixin, NeuralNet):
         :class:`~skfairnn.exceptions.CompileWarning`: no C++ compiler
         (inductor on the CPU) or Triton (on CUDA), and methods whose step
         differentiates through gradients (GCM, FAIRER, Fair Mixup) or
-        records activations (RUNNER). With fused Adam
+        records activations (RUNNER); for those, ``cuda_graphs=True`` is the
+        launch-free option on a GPU. With fused Adam
         (``optimizer__fused=True``) the optimiser step is one launch too.
     cuda_graphs : bool, default=False
         On a CUDA device, capture the training step (forward, penalty,
