@@ -112,11 +112,15 @@ class CudaGraphBackend:
         return graph.replay, outputs, graph.pool()
 
 
-def _batch_tensors(batch) -> list[tuple[object, str]]:
-    """Where the batch's tensors sit: ``(container, key)`` pairs (``Xi``'s keys, then ``y``)."""
+def _tensor_keys(batch) -> list[str | None]:
+    """The keys of the batch's tensors: ``Xi``'s, then ``None`` for ``y``."""
     Xi, yi = batch
-    places = [(Xi, key) for key, value in Xi.items() if isinstance(value, torch.Tensor)]
-    return [*places, (None, "y")] if isinstance(yi, torch.Tensor) else places
+    keys: list[str | None] = [key for key, value in Xi.items() if isinstance(value, torch.Tensor)]
+    return [*keys, None] if isinstance(yi, torch.Tensor) else keys
+
+
+def _tensor_at(batch, key: str | None) -> torch.Tensor:
+    return batch[1] if key is None else batch[0][key]
 
 
 def _static_copy(batch):
@@ -127,11 +131,6 @@ def _static_copy(batch):
         for key, value in Xi.items()
     }
     return Xi, yi.clone() if isinstance(yi, torch.Tensor) else yi
-
-
-def _tensor_of(batch, place) -> torch.Tensor:
-    container, key = place
-    return batch[1] if container is None else batch[0][key]
 
 
 def _copy_outputs(value, detach: bool):
@@ -154,8 +153,8 @@ class _CapturedStep:
     constants: list[torch.Tensor] = field(default_factory=list)
 
     def run(self, batch) -> dict:
-        for static, place in zip(self.inputs, _batch_tensors(batch)):
-            static.copy_(_tensor_of(batch, place), non_blocking=True)
+        for static, key in zip(self.inputs, _tensor_keys(batch)):
+            static.copy_(_tensor_at(batch, key), non_blocking=True)
         self.replay()
         for param, grad in self.grads:
             param.grad = grad
@@ -241,7 +240,7 @@ class StepGraphs:
         finally:
             _CAPTURE_CONSTANTS.reset(token)
         grads = [(param, param.grad) for param in self._params if param.grad is not None]
-        inputs = [_tensor_of(static, place) for place in _batch_tensors(static)]
+        inputs = [_tensor_at(static, key) for key in _tensor_keys(static)]
         return _CapturedStep(replay, inputs, _copy_outputs(outputs, detach=True), grads, constants)
 
     def _stop(self, reason: str) -> None:
