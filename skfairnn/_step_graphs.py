@@ -157,7 +157,8 @@ class _CapturedStep:
             static.copy_(_tensor_at(batch, key), non_blocking=True)
         self.replay()
         for param, grad in self.grads:
-            param.grad = grad
+            if param.requires_grad:  # a parameter frozen since the capture gets none
+                param.grad = grad
         return _copy_outputs(self.outputs, detach=False)
 
 
