@@ -91,13 +91,24 @@ def device_constant(values: torch.Tensor, device) -> torch.Tensor:
     return pinned.to(device, non_blocking=True)
 
 
+#: one warm-up stream per device for the process (cuBLAS keeps a workspace per stream)
+_WARM_UP_STREAMS: dict[int, torch.cuda.Stream] = {}
+
+
+def _warm_up_stream() -> torch.cuda.Stream:
+    device = torch.cuda.current_device()
+    if device not in _WARM_UP_STREAMS:
+        _WARM_UP_STREAMS[device] = torch.cuda.Stream()
+    return _WARM_UP_STREAMS[device]
+
+
 class CudaGraphBackend:
     """How :class:`StepGraphs` warms up and captures on a CUDA device (PyTorch's recipe)."""
 
     def warm_up(self, step: Callable[[], dict]) -> dict:
         """Run ``step`` eagerly on a side stream, as PyTorch asks before a capture."""
         current = torch.cuda.current_stream()
-        side = torch.cuda.Stream()
+        side = _warm_up_stream()
         side.wait_stream(current)
         with torch.cuda.stream(side):
             outputs = step()
@@ -251,7 +262,16 @@ class StepGraphs:
         )
 
     def release(self) -> None:
-        """Drop the graphs (their memory returns once the gradients they wrote are gone)."""
+        """Drop the graphs and their memory.
+
+        A graph's memory pool is freed once no tensor of it is left; the
+        gradients it wrote stay on the parameters (as an eager fit leaves
+        them), so they are copied out of it first.
+        """
+        for captured in self._captured.values():
+            for param, grad in captured.grads:
+                if param.grad is grad:
+                    param.grad = grad.clone()
         self._captured.clear()
         self._seen.clear()
         self._pool = None
