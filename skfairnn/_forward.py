@@ -46,7 +46,7 @@ from .cells import cell_codes
 __all__ = [
     "TrainingForward",
     "CellForward",
-    "cell_layout",
+    "cell_tally",
     "forward_by_cell",
     "forward_recording",
 ]
@@ -109,33 +109,24 @@ class TrainingForward:
     records: dict = field(default_factory=dict)
 
 
-def _cell_tally(batch, codes: torch.Tensor, constraint: str, n_cells: int) -> list[list[int]]:
-    """Per cell, ``[rows of weight 0, rows of positive weight]``, as host integers.
-
-    Counted on the batch's CPU copies (:attr:`~skfairnn.FairBatch.host`) when
-    it has them, so a step on an accelerator does not wait for the device;
-    otherwise from the batch's own ``codes`` (one host read, free on the CPU).
-    """
-    weight = batch.sample_weight
-    if batch.host is not None:
-        host = batch.host
-        codes, _ = cell_codes(host["group"], host["y"], constraint, batch.n_groups)
-        weight = host["sample_weight"]
+def _tally(codes: torch.Tensor, weight: torch.Tensor, n_cells: int) -> tuple[tuple[int, int], ...]:
+    """Per cell, ``(rows of weight 0, rows of positive weight)``, as host integers."""
     positive = (weight > 0).to(codes.dtype)
     tally = torch.bincount(codes * 2 + positive, minlength=2 * n_cells)
-    return tally.view(n_cells, 2).tolist()
+    return tuple(map(tuple, tally.view(n_cells, 2).tolist()))
 
 
-def cell_layout(batch, constraint: str) -> tuple[tuple[int, int], ...]:
-    """What :func:`forward_by_cell` decides on the host: per cell, (rows of weight 0, of positive).
+def cell_tally(columns, constraint: str, n_groups: int) -> tuple[tuple[int, int], ...]:
+    """Per cell, ``(rows of weight 0, rows of positive weight)`` of a batch's columns.
 
-    A CUDA graph of a per-cell step holds one such layout
-    (:mod:`skfairnn._step_graphs`). Read from the batch's CPU copies when it
-    has them.
+    ``columns`` maps ``"group"``, ``"y"`` and ``"sample_weight"`` to tensors:
+    the batch's CPU copies (:attr:`~skfairnn.FairBatch.host`), so a step on
+    an accelerator does not wait for the device. It is all that
+    :func:`forward_by_cell` decides on the host, so a CUDA graph of a
+    per-cell step holds one tally (:mod:`skfairnn._step_graphs`).
     """
-    columns = batch.host if batch.host is not None else {"group": batch.group, "y": batch.y}
-    codes, n_cells = cell_codes(columns["group"], columns["y"], constraint, batch.n_groups)
-    return tuple(tuple(cell) for cell in _cell_tally(batch, codes, constraint, n_cells))
+    codes, n_cells = cell_codes(columns["group"], columns["y"], constraint, n_groups)
+    return _tally(codes, columns["sample_weight"], n_cells)
 
 
 def forward_by_cell(
@@ -171,7 +162,10 @@ def forward_by_cell(
         ``logits`` in batch order and ``cells`` with the present cells.
     """
     codes, n_cells = cell_codes(batch.group, batch.y, constraint, batch.n_groups)
-    tally = _cell_tally(batch, codes, constraint, n_cells)
+    if batch.host is not None:
+        tally = cell_tally(batch.host, constraint, batch.n_groups)
+    else:  # the batch's own codes (one host read, free on the CPU)
+        tally = _tally(codes, batch.sample_weight, n_cells)
     sizes = [unweighted + weighted for unweighted, weighted in tally]
     # the rows of every cell, in ascending order, are consecutive in the stable
     # sort of the codes

@@ -16,7 +16,7 @@ from numbers import Real
 import torch
 
 from ._base import FairBatch, FairNetClassifier
-from ._forward import TrainingForward, cell_layout, forward_by_cell, forward_recording
+from ._forward import TrainingForward, cell_tally, forward_by_cell, forward_recording
 from .cells import CONSTRAINTS
 from .gaps import fairness_gap
 from .modules import MLP
@@ -120,7 +120,11 @@ class FairPenaltyClassifier(FairNetClassifier, metaclass=ABCMeta):
         """The cells' sizes when the step forwards by cell (a CUDA graph holds one layout)."""
         if self._forward_records != "cells" or not getattr(self, self._forward_records_when):
             return ()
-        return cell_layout(self._fair_batch(*batch), self._cell_layout())
+        Xi, yi = batch
+        columns = Xi.get("host")  # the CPU copies, when the batch has them
+        if columns is None:
+            columns = {"group": Xi["group"], "y": yi, "sample_weight": Xi["sample_weight"]}
+        return cell_tally(columns, self._cell_layout(), self.n_groups_)
 
     def cell_forward(self, batch: FairBatch, forward: TrainingForward | None = None):
         """The per-cell forwards of ``forward``, or of a fresh per-cell pass of ``batch``.

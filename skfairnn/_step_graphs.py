@@ -196,19 +196,14 @@ class StepGraphs:
         self._seen: dict[Hashable, int] = {}
         self._captured: dict[Hashable, _CapturedStep] = {}
         self._pool = None
-        self.stopped: str | None = None
-
-    @property
-    def n_captured(self) -> int:
-        """How many layouts have a graph."""
-        return len(self._captured)
+        self._stopped: str | None = None
 
     def __call__(self, batch, layout: Hashable) -> dict:
         """Train one step on ``batch``: a replay of its layout's graph, or eagerly."""
         captured = self._captured.get(layout)
         if captured is not None:
             return captured.run(batch)
-        if self.stopped is not None or len(self._captured) >= MAX_LAYOUTS:
+        if self._stopped is not None or len(self._captured) >= MAX_LAYOUTS:
             return self._eager(batch)
         seen = self._seen.get(layout, 0)
         if seen < WARMUP_STEPS:
@@ -256,7 +251,7 @@ class StepGraphs:
         return _CapturedStep(replay, inputs, _copy_outputs(outputs, detach=True), grads, constants)
 
     def _stop(self, reason: str) -> None:
-        self.stopped = reason
+        self._stopped = reason
         warnings.warn(
             _MSG_EAGER.format(name=self._name, reason=reason), CompileWarning, stacklevel=4
         )
